@@ -1,0 +1,1 @@
+"""Engine parts of mmrazor: loops, hooks and optimizer constructors (MMEngine Runner)."""

@@ -1,0 +1,4 @@
+"""Models of mmrazor: algorithms and the components they are composed of."""
+from .algorithms import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .task_modules import *  # noqa: F401,F403

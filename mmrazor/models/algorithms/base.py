@@ -1,0 +1,95 @@
+"""``BaseAlgorithm``: the algorithm layer's base, wrapping an upstream model."""
+from typing import Dict, List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
+
+from mmrazor.registry import MODELS
+
+LossResults = Dict[str, torch.Tensor]
+TensorResults = Union[tuple, torch.Tensor]
+PredictResults = List[BaseDataElement]
+ForwardResults = Union[LossResults, TensorResults, PredictResults]
+
+
+def disable_inplace(module: nn.Module) -> None:
+    """Turn off every ``inplace=True`` op, so hooks can record the tensors they see."""
+    for submodule in module.modules():
+        if isinstance(getattr(submodule, 'inplace', None), bool):
+            submodule.inplace = False
+
+
+@MODELS.register_module()
+class BaseAlgorithm(BaseModel):
+    """An MMEngine model that holds the upstream model as ``architecture``.
+
+    Compression algorithms (distillation, pruning, NAS, quantization) subclass it and
+    change ``loss`` / ``train_step``; this base runs the architecture unchanged, so a
+    plain config can train any upstream model through it.
+
+    Args:
+        architecture (dict | nn.Module): The upstream model: a config dict (built by
+            mmrazor's MODELS, so ``dict(cfg_path='mmpretrain::resnet/...py',
+            pretrained=False)`` and local config paths work) or a built module. It
+            must accept ``forward(inputs, data_samples, mode)`` like an MMEngine
+            ``BaseModel``.
+        data_preprocessor (dict | nn.Module, optional): Defaults to the
+            architecture's own ``data_preprocessor`` (shared, not copied).
+        init_cfg (dict, optional): MMEngine weight-init config. Defaults to None.
+        module_inplace (bool): Keep in-place ops such as ``ReLU(inplace=True)``.
+            Defaults to False, because in-place ops overwrite tensors that recorders
+            and hooks keep.
+
+    Example:
+        >>> model = dict(type='mmrazor.BaseAlgorithm', architecture=dict(
+        ...     cfg_path='mmcls::resnet/resnet18_8xb32_in1k.py', pretrained=False))
+    """
+
+    def __init__(self,
+                 architecture: Union[BaseModel, Dict],
+                 data_preprocessor: Optional[Union[Dict, nn.Module]] = None,
+                 init_cfg: Optional[Dict] = None,
+                 module_inplace: bool = False) -> None:
+        if isinstance(architecture, dict):
+            architecture = MODELS.build(architecture)
+        elif not isinstance(architecture, nn.Module):
+            raise TypeError('architecture should be a config dict or an nn.Module '
+                            f'(e.g. a BaseModel), but got {type(architecture)}')
+        if data_preprocessor is None:
+            data_preprocessor = getattr(architecture, 'data_preprocessor', None)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.architecture = architecture
+        self.module_inplace = module_inplace
+        if not module_inplace:
+            disable_inplace(self.architecture)
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[BaseDataElement]] = None,
+                mode: str = 'tensor') -> ForwardResults:
+        """Dispatch to :meth:`loss`, :meth:`_forward` or :meth:`_predict` by ``mode``."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs, data_samples)
+        if mode == 'predict':
+            return self._predict(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}" for {type(self).__name__}; the '
+                           'valid modes are "loss", "tensor" and "predict".')
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: Optional[List[BaseDataElement]] = None) -> LossResults:
+        """Losses of the architecture on a preprocessed batch."""
+        return self.architecture(inputs, data_samples, mode='loss')
+
+    def _forward(self, inputs: torch.Tensor,
+                 data_samples: Optional[List[BaseDataElement]] = None) -> TensorResults:
+        """Raw outputs of the architecture, without post-processing."""
+        return self.architecture(inputs, data_samples, mode='tensor')
+
+    def _predict(self, inputs: torch.Tensor,
+                 data_samples: Optional[List[BaseDataElement]] = None) -> PredictResults:
+        """Post-processed predictions of the architecture."""
+        return self.architecture(inputs, data_samples, mode='predict')

@@ -1,0 +1,1 @@
+"""Task modules: recorders, deliveries (and later tracers, estimators, predictors)."""

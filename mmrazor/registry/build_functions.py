@@ -1,0 +1,58 @@
+"""Build functions of the mmrazor registries.
+
+``checked_build_func`` wraps a parent's build function with clear errors for unknown
+types and arguments. ``build_razor_model_from_cfg`` adds the two MODELS extras of
+MMRazor 1.x configs: ``dict(cfg_path='pkg::path' | 'local/file.py', pretrained=...)``
+builds an upstream model from its config file, and ``_return_architecture_=True``
+builds an algorithm and returns only its ``architecture``.
+"""
+from typing import Callable, Optional
+
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import Registry, build_model_from_cfg
+
+from .suggestions import check_arguments, check_type
+
+BuildFunc = Callable[..., object]
+
+
+def checked_build_func(build_func: BuildFunc) -> BuildFunc:
+    """Return ``build_func`` preceded by the type and argument checks."""
+
+    def build(cfg: dict, registry: Registry, default_args: Optional[dict] = None):
+        if not isinstance(cfg, (dict, ConfigDict, Config)):
+            raise TypeError(f'cfg must be a dict, ConfigDict or Config, got {type(cfg)}')
+        if 'type' not in cfg and not (default_args and 'type' in default_args):
+            raise KeyError(f'A config for the "{registry.name}" registry must have '
+                           f'a "type" key; got keys {sorted(cfg)}')
+        merged = dict(default_args or {}, **cfg)
+        check_type(merged, registry)
+        if isinstance(merged['type'], str):
+            with registry.switch_scope_and_registry(merged.get('_scope_')) as scoped:
+                check_arguments(scoped.get(merged['type']), merged)
+        elif isinstance(merged['type'], type):
+            check_arguments(merged['type'], merged)
+        return build_func(cfg, registry=registry, default_args=default_args)
+
+    build.__name__ = f'checked_{getattr(build_func, "__name__", "build")}'
+    return build
+
+
+_checked_build_model = checked_build_func(build_model_from_cfg)
+
+
+def build_razor_model_from_cfg(cfg: dict, registry: Registry,
+                               default_args: Optional[dict] = None):
+    """MODELS build function: ``cfg_path`` configs, ``_return_architecture_`` and checks."""
+    cfg = dict(cfg)
+    if 'cfg_path' in cfg and 'type' not in cfg:
+        from mmrazor.utils.upstream import build_model_from_cfg_path
+        return build_model_from_cfg_path(**cfg)
+    return_architecture = cfg.pop('_return_architecture_', False)
+    model = _checked_build_model(cfg, registry, default_args)
+    if return_architecture:
+        if not hasattr(model, 'architecture'):
+            raise TypeError(f'_return_architecture_=True needs an algorithm with an '
+                            f'"architecture"; {type(model).__name__} has none')
+        return model.architecture
+    return model

@@ -1,0 +1,19 @@
+"""Every fix mmrazor makes to the upstream stack, in one visible place.
+
+Each fix is narrow, idempotent and has a test that fails once the upstream bug is
+gone (``tests/test_utils/test_compat.py``), so it can then be deleted.
+
+* :mod:`.checkpoint` - MMEngine 0.10 checkpoints on torch >= 2.6 (``weights_only``).
+* :mod:`.mmcls` - MMRazor 1.x configs name mmcls, whose successor is mmpretrain.
+"""
+from .checkpoint import trust_local_checkpoints
+from .mmcls import MMCLS_RENAMED, install_mmcls_alias
+
+__all__ = ['apply_compat_fixes', 'trust_local_checkpoints', 'install_mmcls_alias',
+           'MMCLS_RENAMED']
+
+
+def apply_compat_fixes() -> None:
+    """Apply all fixes (cheap to call again)."""
+    trust_local_checkpoints()
+    install_mmcls_alias()

@@ -1,0 +1,102 @@
+"""Load upstream (mmpretrain / mmdet / mmseg / local) configs and build their models.
+
+``cfg_path`` is ``'package::relative/path.py'`` for a config shipped by an installed
+package (``mmcls::`` reads mmpretrain's config of the same path) or a path to a local
+config file, which MMRazor 1.x could not load (its issue #460).
+"""
+import difflib
+import importlib.util
+import os
+import os.path as osp
+from typing import Optional, Tuple, Union
+
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import DefaultScope
+
+from .compat.mmcls import ALIAS as MMCLS_ALIAS
+from .compat.mmcls import TARGET as MMCLS_TARGET
+
+# The pip distribution that provides each importable package named in a cfg_path.
+PACKAGE_DISTRIBUTIONS = {
+    'mmpretrain': 'mmpretrain==1.2.0',
+    'mmdet': 'mmdet==3.3.0',
+    'mmseg': 'mmsegmentation==1.2.2',
+    'mmrazor': 'mmrazor',
+}
+
+
+def resolve_cfg_path(cfg_path: str) -> Tuple[str, Optional[str]]:
+    """Return ``(absolute config file, package scope or None)`` for ``cfg_path``."""
+    if '::' not in cfg_path:
+        path = osp.abspath(osp.expanduser(cfg_path))
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'cfg_path {cfg_path!r}: no such config file '
+                                    f'({path}). Use a local file path or '
+                                    "'package::relative/path.py'.")
+        return path, None
+    scope, _, relative = cfg_path.partition('::')
+    package = MMCLS_TARGET if scope == MMCLS_ALIAS else scope
+    spec = importlib.util.find_spec(package) if package.isidentifier() else None
+    if spec is None or spec.origin is None:
+        dist = PACKAGE_DISTRIBUTIONS.get(package, package)
+        raise ModuleNotFoundError(
+            f'cfg_path {cfg_path!r} needs the package {package!r}, which is not '
+            f'installed (pip install {dist}).')
+    config_root = osp.join(osp.dirname(spec.origin), '.mim', 'configs')
+    if not osp.isdir(config_root):  # editable installs keep configs at the repo root
+        config_root = osp.join(osp.dirname(osp.dirname(spec.origin)), 'configs')
+    path = osp.join(config_root, relative)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'cfg_path {cfg_path!r}: package {package!r} has no '
+                                f'config {relative!r} (looked for {path}).'
+                                + _nearby_configs(config_root, relative))
+    return path, scope
+
+
+def _nearby_configs(config_root: str, relative: str) -> str:
+    folder = osp.join(config_root, osp.dirname(relative))
+    if not osp.isdir(folder):
+        return f' Folder {osp.dirname(relative)!r} does not exist there.'
+    close = difflib.get_close_matches(osp.basename(relative), os.listdir(folder), n=3)
+    return f' Closest in that folder: {", ".join(close)}.' if close else ''
+
+
+def load_upstream_config(cfg_path: str) -> Config:
+    """Load the full config named by ``cfg_path`` (see :func:`resolve_cfg_path`)."""
+    path, scope = resolve_cfg_path(cfg_path)
+    cfg = Config.fromfile(path)
+    if scope is not None and 'default_scope' not in cfg:
+        cfg.default_scope = scope
+    return cfg
+
+
+def build_model_from_cfg_path(cfg_path: str,
+                              pretrained: Union[bool, str] = False,
+                              **model_overrides) -> nn.Module:
+    """Build the ``model`` of the config at ``cfg_path`` in that config's scope.
+
+    Args:
+        cfg_path (str): ``'package::path.py'`` or a local config file.
+        pretrained (bool | str): ``False``, or the path of a local checkpoint to load.
+            ``True`` (download the published weights) is refused: nothing is
+            downloaded at run time.
+        **model_overrides: keys merged into the config's ``model`` dict.
+    """
+    if pretrained is True:
+        raise ValueError(
+            f'cfg_path {cfg_path!r} with pretrained=True would download weights; '
+            'mmrazor never downloads at run time. Pass the path of a local '
+            'checkpoint as pretrained=... instead.')
+    cfg = load_upstream_config(cfg_path)
+    if 'model' not in cfg:
+        raise KeyError(f'cfg_path {cfg_path!r} has no "model" in its config')
+    model_cfg = cfg.model
+    model_cfg.merge_from_dict(model_overrides)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+        model = ROOT_MODELS.build(model_cfg)
+    if pretrained:
+        from mmengine.runner import load_checkpoint
+        load_checkpoint(model, pretrained, map_location='cpu', strict=True)
+    return model
