@@ -27,7 +27,6 @@ TARGET = 'mmpretrain'
 MMCLS_RENAMED: Dict[str, str] = {
     'PackClsInputs': 'PackInputs',
     'ClsVisualizer': 'UniversalVisualizer',
-    'ClsDataSample': 'DataSample',
 }
 _installed = False
 

@@ -1,0 +1,79 @@
+"""The stack fixes of mmrazor.utils.compat.
+
+Each upstream-bug test asserts that the bug is still there: when it starts failing,
+the upstream package was fixed and the matching shim can be deleted.
+"""
+import pickle
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.logging import HistoryBuffer
+from mmengine.registry import MODELS as ROOT_MODELS
+from mmengine.registry import TRANSFORMS as ROOT_TRANSFORMS
+from mmengine.runner import CheckpointLoader
+
+from mmrazor.utils.compat import MMCLS_RENAMED, apply_compat_fixes
+
+
+def _runner_like_checkpoint(path):
+    """What an MMEngine Runner writes: weights plus its message hub objects."""
+    torch.save({'state_dict': {'w': torch.ones(2)},
+                'message_hub': {'log_scalars': {'loss': HistoryBuffer([1.0])}}}, path)
+
+
+def test_upstream_torch_refuses_mmengine_checkpoints(tmp_path):
+    path = tmp_path / 'epoch_1.pth'
+    _runner_like_checkpoint(path)
+    with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
+        torch.load(path)
+
+
+def test_mmengine_loader_reads_runner_checkpoints_after_fix(tmp_path):
+    apply_compat_fixes()
+    path = tmp_path / 'epoch_1.pth'
+    _runner_like_checkpoint(path)
+    ckpt = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        CheckpointLoader.load_checkpoint(str(tmp_path / 'missing.pth'))
+
+
+def test_mmcls_module_alias_is_mmpretrain():
+    import mmpretrain.models.heads as real
+    import mmcls.models.heads as alias
+    assert alias is real
+    assert alias.ClsHead is real.ClsHead
+    assert sys.modules['mmpretrain'].__spec__.name == 'mmpretrain'
+
+
+def test_mmcls_scope_builds_mmpretrain_modules():
+    backbone = ROOT_MODELS.build(dict(type='mmcls.ResNet', depth=18))
+    assert type(backbone).__module__.startswith('mmpretrain.')
+    backbone = ROOT_MODELS.build(dict(_scope_='mmcls', type='ResNet', depth=18))
+    assert type(backbone).__name__ == 'ResNet'
+
+
+@pytest.mark.parametrize('old, new', sorted(MMCLS_RENAMED.items()))
+def test_renamed_mmcls_classes(old, new):
+    from mmpretrain.registry import MODELS, TRANSFORMS, VISUALIZERS
+    registry = {'PackClsInputs': TRANSFORMS, 'ClsVisualizer': VISUALIZERS}[old]
+    alias = registry.parent.children['mmcls']
+    assert alias.get(old) is registry.get(new)
+    assert MODELS.parent.children['mmcls'].get('ImageClassifier') is MODELS.get(
+        'ImageClassifier')
+
+
+def test_mmcls_pack_inputs_transform_builds():
+    transform = ROOT_TRANSFORMS.build(dict(type='mmcls.PackClsInputs'))
+    assert type(transform).__name__ == 'PackInputs'
+
+
+def test_mmcls_base_config_loads(tmp_path):
+    cfg_file = tmp_path / 'cfg.py'
+    cfg_file.write_text("_base_ = ['mmcls::resnet/resnet18_8xb32_in1k.py']\n")
+    cfg = Config.fromfile(str(cfg_file))
+    assert cfg.model.backbone.depth == 18
+    model = ROOT_MODELS.build(cfg.model)
+    assert type(model).__name__ == 'ImageClassifier'
