@@ -34,7 +34,8 @@ class OfflineFashionMNIST(FashionMNIST):
         source_root (str): Folder with the gzipped idx files. Defaults to Debian's
             ``/usr/share/datasets/fashion-mnist``.
         **kwargs: Passed to mmpretrain's ``FashionMNIST`` (``split``, ``pipeline``,
-            ``indices``, ``test_mode``, ...). ``download`` is always False.
+            ``indices``, ``test_mode``, ...). ``split='test'`` reads the 10k test
+            images (it implies ``test_mode=True``). ``download`` is always False.
     """
 
     def __init__(self,
@@ -43,6 +44,10 @@ class OfflineFashionMNIST(FashionMNIST):
                  **kwargs) -> None:
         if kwargs.pop('download', False):
             raise ValueError('OfflineFashionMNIST never downloads; ' + INSTALL_HINT)
+        # mmpretrain 1.2's MNIST reads the test files only when test_mode is set and
+        # ignores split='test': make the split choose the files.
+        if kwargs.get('split') == 'test':
+            kwargs.setdefault('test_mode', True)
         self.source_root = source_root
         super().__init__(data_root=data_root, download=False, **kwargs)
 

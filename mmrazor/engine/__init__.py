@@ -1,1 +1,4 @@
 """Engine parts of mmrazor: loops, hooks and optimizer constructors (MMEngine Runner)."""
+from .hooks import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403
+from .runner import *  # noqa: F401,F403

@@ -1,4 +1,6 @@
 """Models of mmrazor: algorithms and the components they are composed of."""
 from .algorithms import *  # noqa: F401,F403
+from .architectures import *  # noqa: F401,F403
+from .distillers import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .task_modules import *  # noqa: F401,F403

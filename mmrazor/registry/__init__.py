@@ -1,9 +1,25 @@
 """The mmrazor registries (children of MMEngine's) and their build functions."""
-from .registry import (DATA_SAMPLERS, DATASETS, HOOKS, LOOPS, METRICS,
-                       MODEL_WRAPPERS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS,
-                       OPTIM_WRAPPERS, OPTIMIZERS, PARAM_SCHEDULERS,
-                       RUNNER_CONSTRUCTORS, RUNNERS, TASK_UTILS, TRANSFORMS,
-                       VISBACKENDS, VISUALIZERS, WEIGHT_INITIALIZERS, SCOPE)
+from .registry import (
+                       DATA_SAMPLERS,
+                       DATASETS,
+                       HOOKS,
+                       LOOPS,
+                       METRICS,
+                       MODEL_WRAPPERS,
+                       MODELS,
+                       OPTIM_WRAPPER_CONSTRUCTORS,
+                       OPTIM_WRAPPERS,
+                       OPTIMIZERS,
+                       PARAM_SCHEDULERS,
+                       RUNNER_CONSTRUCTORS,
+                       RUNNERS,
+                       SCOPE,
+                       TASK_UTILS,
+                       TRANSFORMS,
+                       VISBACKENDS,
+                       VISUALIZERS,
+                       WEIGHT_INITIALIZERS,
+)
 from .suggestions import UnknownTypeError, explain_unknown_types
 
 __all__ = [

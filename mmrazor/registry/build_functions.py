@@ -6,6 +6,7 @@ MMRazor 1.x configs: ``dict(cfg_path='pkg::path' | 'local/file.py', pretrained=.
 builds an upstream model from its config file, and ``_return_architecture_=True``
 builds an algorithm and returns only its ``architecture``.
 """
+import importlib
 from typing import Callable, Optional
 
 from mmengine.config import Config, ConfigDict
@@ -25,6 +26,7 @@ def checked_build_func(build_func: BuildFunc) -> BuildFunc:
         if 'type' not in cfg and not (default_args and 'type' in default_args):
             raise KeyError(f'A config for the "{registry.name}" registry must have '
                            f'a "type" key; got keys {sorted(cfg)}')
+        cfg = scope_from_type(cfg, registry)
         merged = dict(default_args or {}, **cfg)
         check_type(merged, registry)
         if isinstance(merged['type'], str):
@@ -36,6 +38,31 @@ def checked_build_func(build_func: BuildFunc) -> BuildFunc:
 
     build.__name__ = f'checked_{getattr(build_func, "__name__", "build")}'
     return build
+
+
+def scope_from_type(cfg: dict, registry: Registry) -> dict:
+    """``type='mmpretrain.ImageClassifier'`` -> ``_scope_='mmpretrain', type='ImageClassifier'``.
+
+    MMEngine finds a scoped type but builds it in the *current* default scope, so the
+    unscoped names the upstream class builds itself (mmpretrain's ImageClassifier
+    builds ``'ClsDataPreprocessor'``) are looked up in the wrong package. Building in
+    the type's own scope makes them resolve where they are registered.
+    """
+    obj_type = cfg.get('type')
+    if '_scope_' in cfg or not isinstance(obj_type, str) or '.' not in obj_type:
+        return cfg
+    scope, _, name = obj_type.partition('.')
+    root = registry
+    while root.parent is not None:
+        root = root.parent
+    if scope not in root.children:  # a package's registries exist once it is imported
+        try:
+            importlib.import_module(f'{scope}.registry')
+        except ImportError:
+            return cfg
+    if scope not in root.children:  # not a scope: leave the name to MMEngine
+        return cfg
+    return dict(cfg, _scope_=scope, type=name)
 
 
 _checked_build_model = checked_build_func(build_model_from_cfg)

@@ -11,20 +11,17 @@ from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import \
-    OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
-from mmengine.registry import \
-    RUNNER_CONSTRUCTORS as MMENGINE_RUNNER_CONSTRUCTORS
+from mmengine.registry import RUNNER_CONSTRUCTORS as MMENGINE_RUNNER_CONSTRUCTORS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
-from mmengine.registry import \
-    WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 from .build_functions import build_razor_model_from_cfg, checked_build_func
@@ -34,53 +31,52 @@ _MODEL_LOCATIONS = ['mmrazor.models']
 _ENGINE_LOCATIONS = ['mmrazor.engine']
 
 
-def _child(name: str, parent: Registry, locations: list) -> Registry:
-    """A child of ``parent`` in scope ``mmrazor`` whose unknown-type errors suggest names."""
-    return Registry(name, parent=parent, scope=SCOPE, locations=locations,
+def _child(parent: Registry, locations: list) -> Registry:
+    """A same-named child of ``parent`` in scope ``mmrazor``; its errors suggest names."""
+    return Registry(parent.name, parent=parent, scope=SCOPE, locations=locations,
                     build_func=checked_build_func(parent.build_func))
 
 
 # manage all kinds of runners like `EpochBasedRunner` and `IterBasedRunner`
-RUNNERS = _child('runner', MMENGINE_RUNNERS, _ENGINE_LOCATIONS)
+RUNNERS = _child(MMENGINE_RUNNERS, _ENGINE_LOCATIONS)
 # manage runner constructors that define how to initialize runners
-RUNNER_CONSTRUCTORS = _child('runner constructor', MMENGINE_RUNNER_CONSTRUCTORS,
+RUNNER_CONSTRUCTORS = _child(MMENGINE_RUNNER_CONSTRUCTORS,
                              _ENGINE_LOCATIONS)
 # manage all kinds of loops like `EpochBasedTrainLoop`
-LOOPS = _child('loop', MMENGINE_LOOPS, _ENGINE_LOCATIONS)
+LOOPS = _child(MMENGINE_LOOPS, _ENGINE_LOCATIONS)
 # manage all kinds of hooks like `CheckpointHook`
-HOOKS = _child('hook', MMENGINE_HOOKS, _ENGINE_LOCATIONS)
+HOOKS = _child(MMENGINE_HOOKS, _ENGINE_LOCATIONS)
 # manage data-related modules
-DATASETS = _child('dataset', MMENGINE_DATASETS, ['mmrazor.datasets'])
-DATA_SAMPLERS = _child('data sampler', MMENGINE_DATA_SAMPLERS, ['mmrazor.datasets'])
-TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, ['mmrazor.datasets'])
+DATASETS = _child(MMENGINE_DATASETS, ['mmrazor.datasets'])
+DATA_SAMPLERS = _child(MMENGINE_DATA_SAMPLERS, ['mmrazor.datasets'])
+TRANSFORMS = _child(MMENGINE_TRANSFORMS, ['mmrazor.datasets'])
 # manage algorithms, mutables, mutators, dynamic ops, distillers, losses, ...
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE,
+MODELS = Registry(MMENGINE_MODELS.name, parent=MMENGINE_MODELS, scope=SCOPE,
                   locations=_MODEL_LOCATIONS,
                   build_func=build_razor_model_from_cfg)
 # manage all kinds of model wrappers like 'MMDistributedDataParallel'
-MODEL_WRAPPERS = _child('model_wrapper', MMENGINE_MODEL_WRAPPERS, _MODEL_LOCATIONS)
+MODEL_WRAPPERS = _child(MMENGINE_MODEL_WRAPPERS, _MODEL_LOCATIONS)
 # manage all kinds of weight initialization modules like `Uniform`
-WEIGHT_INITIALIZERS = _child('weight initializer', MMENGINE_WEIGHT_INITIALIZERS,
+WEIGHT_INITIALIZERS = _child(MMENGINE_WEIGHT_INITIALIZERS,
                              _MODEL_LOCATIONS)
 # manage all kinds of optimizers like `SGD` and `Adam`
-OPTIMIZERS = _child('optimizer', MMENGINE_OPTIMIZERS, _ENGINE_LOCATIONS)
+OPTIMIZERS = _child(MMENGINE_OPTIMIZERS, _ENGINE_LOCATIONS)
 # manage optimizer wrappers like `OptimWrapper` and `AmpOptimWrapper`
-OPTIM_WRAPPERS = _child('optimizer_wrapper', MMENGINE_OPTIM_WRAPPERS,
+OPTIM_WRAPPERS = _child(MMENGINE_OPTIM_WRAPPERS,
                         _ENGINE_LOCATIONS)
 # manage constructors that customize the optimization hyperparameters
-OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
-                                    MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+OPTIM_WRAPPER_CONSTRUCTORS = _child(MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
                                     _ENGINE_LOCATIONS)
 # manage all kinds of parameter schedulers like `MultiStepLR`
-PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS,
+PARAM_SCHEDULERS = _child(MMENGINE_PARAM_SCHEDULERS,
                           _ENGINE_LOCATIONS)
 # manage all kinds of metrics
-METRICS = _child('metric', MMENGINE_METRICS, _ENGINE_LOCATIONS)
+METRICS = _child(MMENGINE_METRICS, _ENGINE_LOCATIONS)
 # manage task-specific modules: recorders, deliveries, tracers, estimators, ...
-TASK_UTILS = _child('task util', MMENGINE_TASK_UTILS, _MODEL_LOCATIONS)
+TASK_UTILS = _child(MMENGINE_TASK_UTILS, _MODEL_LOCATIONS)
 # manage visualizers and visualizer backends
-VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS, _ENGINE_LOCATIONS)
-VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS, _ENGINE_LOCATIONS)
+VISUALIZERS = _child(MMENGINE_VISUALIZERS, _ENGINE_LOCATIONS)
+VISBACKENDS = _child(MMENGINE_VISBACKENDS, _ENGINE_LOCATIONS)
 
 ALL_REGISTRIES = (RUNNERS, RUNNER_CONSTRUCTORS, LOOPS, HOOKS, DATASETS,
                   DATA_SAMPLERS, TRANSFORMS, MODELS, MODEL_WRAPPERS,

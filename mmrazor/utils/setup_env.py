@@ -26,6 +26,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         DefaultScope.get_instance('mmrazor', scope_name='mmrazor')
     elif current.scope_name != 'mmrazor':
         warnings.warn(f'The current default scope "{current.scope_name}" is not '
-                      '"mmrazor"; a new scope "mmrazor" is made current.')
+                      '"mmrazor"; a new scope "mmrazor" is made current.',
+                      stacklevel=2)
         stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S-%f')
         DefaultScope.get_instance(f'mmrazor-{stamp}', scope_name='mmrazor')

@@ -65,11 +65,23 @@ def _nearby_configs(config_root: str, relative: str) -> str:
 
 def load_upstream_config(cfg_path: str) -> Config:
     """Load the full config named by ``cfg_path`` (see :func:`resolve_cfg_path`)."""
-    path, scope = resolve_cfg_path(cfg_path)
-    cfg = Config.fromfile(path)
-    if scope is not None and 'default_scope' not in cfg:
-        cfg.default_scope = scope
-    return cfg
+    return Config.fromfile(resolve_cfg_path(cfg_path)[0])
+
+
+def model_scope(cfg: Config, cfg_path: str) -> Optional[str]:
+    """The registry scope to build ``cfg.model`` in.
+
+    The config's ``default_scope``; else the scope of a scoped model type
+    (``'mmpretrain.ImageClassifier'`` -> ``'mmpretrain'``), so that the defaults the
+    model fills in itself (e.g. its data preprocessor) resolve there too; else the
+    package named by ``cfg_path``.
+    """
+    if cfg.get('default_scope'):
+        return cfg.default_scope
+    model_type = cfg.model.get('type') if isinstance(cfg.get('model'), dict) else None
+    if isinstance(model_type, str) and '.' in model_type:
+        return model_type.split('.')[0]
+    return resolve_cfg_path(cfg_path)[1]
 
 
 def build_model_from_cfg_path(cfg_path: str,
@@ -92,9 +104,10 @@ def build_model_from_cfg_path(cfg_path: str,
     cfg = load_upstream_config(cfg_path)
     if 'model' not in cfg:
         raise KeyError(f'cfg_path {cfg_path!r} has no "model" in its config')
+    if model_overrides:
+        cfg.merge_from_dict(dict(model=model_overrides))
     model_cfg = cfg.model
-    model_cfg.merge_from_dict(model_overrides)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
+    with DefaultScope.overwrite_default_scope(model_scope(cfg, cfg_path)):
         model = ROOT_MODELS.build(model_cfg)
     if pretrained:
         from mmengine.runner import load_checkpoint

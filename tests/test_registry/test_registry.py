@@ -47,7 +47,8 @@ def test_unknown_type_names_registry_scope_and_closest():
 
 
 def test_unknown_type_in_other_scope_is_suggested_with_scope():
-    with pytest.raises(UnknownTypeError, match=r'mmpretrain\.ImageClassifier'):
+    with pytest.raises(UnknownTypeError,
+                       match='scope "mmpretrain".*Closest registered names: ImageClassifier'):
         MODELS.build(dict(type='mmpretrain.ImageClasifier'))
 
 

@@ -19,8 +19,10 @@ from mmrazor.utils.compat import MMCLS_RENAMED, apply_compat_fixes
 
 def _runner_like_checkpoint(path):
     """What an MMEngine Runner writes: weights plus its message hub objects."""
+    history = HistoryBuffer()
+    history.update(1.0)
     torch.save({'state_dict': {'w': torch.ones(2)},
-                'message_hub': {'log_scalars': {'loss': HistoryBuffer([1.0])}}}, path)
+                'message_hub': {'log_scalars': {'loss': history}}}, path)
 
 
 def test_upstream_torch_refuses_mmengine_checkpoints(tmp_path):
@@ -41,8 +43,8 @@ def test_mmengine_loader_reads_runner_checkpoints_after_fix(tmp_path):
 
 
 def test_mmcls_module_alias_is_mmpretrain():
-    import mmpretrain.models.heads as real
     import mmcls.models.heads as alias
+    import mmpretrain.models.heads as real
     assert alias is real
     assert alias.ClsHead is real.ClsHead
     assert sys.modules['mmpretrain'].__spec__.name == 'mmpretrain'

@@ -7,9 +7,11 @@ from mmengine.runner import save_checkpoint
 
 from mmrazor.registry import MODELS
 from mmrazor.utils import build_model_from_cfg_path, load_upstream_config, resolve_cfg_path
+from mmrazor.utils.upstream import model_scope
 
 from ..conftest import REPO_ROOT
 
+DET_CFG = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
 STUDENT_CFG = osp.join(REPO_ROOT, 'configs/_base_/models/resnet14-w16_fashion-mnist.py')
 
 
@@ -70,6 +72,7 @@ def test_missing_local_config_is_named(tmp_path):
         MODELS.build(dict(cfg_path=str(tmp_path / 'nope.py')))
 
 
-def test_default_scope_of_package_config():
-    assert load_upstream_config('mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
-                                ).default_scope == 'mmdet'
+def test_model_scope():
+    assert model_scope(load_upstream_config(DET_CFG), DET_CFG) == 'mmdet'
+    # our model configs have no default scope: the model's own type gives it
+    assert model_scope(load_upstream_config(STUDENT_CFG), STUDENT_CFG) == 'mmpretrain'

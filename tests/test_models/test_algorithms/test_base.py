@@ -82,5 +82,6 @@ def test_bad_architecture_type():
 
 
 def test_unknown_algorithm_argument_is_named():
-    with pytest.raises(TypeError, match="'teacher' .*Valid arguments: architecture"):
+    with pytest.raises(TypeError,
+                       match=r"unknown argument\(s\) 'teacher'\. Valid arguments: architecture"):
         MODELS.build(dict(type='BaseAlgorithm', architecture=nn.Linear(1, 1), teacher=1))
