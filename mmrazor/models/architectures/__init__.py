@@ -1,3 +1,7 @@
-"""Architecture components of mmrazor: the distillation connectors."""
+"""Architecture components of mmrazor: distillation connectors and data-free generators."""
 from .connectors import *  # noqa: F401,F403
-from .connectors import __all__  # noqa: F401
+from .connectors import __all__ as _connectors_all
+from .generators import *  # noqa: F401,F403
+from .generators import __all__ as _generators_all
+
+__all__ = list(_connectors_all) + list(_generators_all)

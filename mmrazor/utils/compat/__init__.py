@@ -5,15 +5,18 @@ gone (``tests/test_utils/test_compat.py``), so it can then be deleted.
 
 * :mod:`.checkpoint` - MMEngine 0.10 checkpoints on torch >= 2.6 (``weights_only``).
 * :mod:`.mmcls` - MMRazor 1.x configs name mmcls, whose successor is mmpretrain.
+* :mod:`.distributed` - MMEngine's pytorch launcher assumes CUDA; we train on gloo/CPU.
 """
 from .checkpoint import trust_local_checkpoints
+from .distributed import allow_cpu_distributed
 from .mmcls import MMCLS_RENAMED, install_mmcls_alias
 
 __all__ = ['apply_compat_fixes', 'trust_local_checkpoints', 'install_mmcls_alias',
-           'MMCLS_RENAMED']
+           'allow_cpu_distributed', 'MMCLS_RENAMED']
 
 
 def apply_compat_fixes() -> None:
     """Apply all fixes (cheap to call again)."""
     trust_local_checkpoints()
     install_mmcls_alias()
+    allow_cpu_distributed()
