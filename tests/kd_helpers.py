@@ -9,14 +9,14 @@ from .conftest import REPO_ROOT
 
 KD_CONFIG = osp.join(
     REPO_ROOT, 'configs/distill/fashion_mnist/kd/'
-    'kd_logits_resnet26-w32_resnet14-w16_1xb128_fashion-mnist.py')
+    'kd_logits_resnet14-w32_resnet14-w16_1xb128_fashion-mnist.py')
 DKD_CONFIG = osp.join(
     REPO_ROOT, 'configs/distill/fashion_mnist/dkd/'
-    'dkd_resnet26-w32_resnet14-w16_1xb128_fashion-mnist.py')
+    'dkd_resnet14-w32_resnet14-w16_1xb128_fashion-mnist.py')
 FITNETS_CONFIG = osp.join(
     REPO_ROOT, 'configs/distill/fashion_mnist/fitnets/'
-    'fitnets_backbone_logits_resnet26-w32_resnet14-w16_1xb128_fashion-mnist.py')
-TEACHER_MODEL_CFG = osp.join(REPO_ROOT, 'configs/_base_/models/resnet26-w32_fashion-mnist.py')
+    'fitnets_backbone_logits_resnet14-w32_resnet14-w16_1xb128_fashion-mnist.py')
+TEACHER_MODEL_CFG = osp.join(REPO_ROOT, 'configs/_base_/models/resnet14-w32_fashion-mnist.py')
 STUDENT_MODEL_CFG = osp.join(REPO_ROOT, 'configs/_base_/models/resnet14-w16_fashion-mnist.py')
 
 

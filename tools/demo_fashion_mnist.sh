@@ -10,7 +10,7 @@ WORK_DIR="${WORK_DIR:-$ROOT/work_dirs/demo_$(basename "$CONFIG" .py)}"
 cd "$ROOT"
 start=$SECONDS
 "$PYTHON" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" \
-  --cfg-options train_cfg.max_epochs="$EPOCHS"
+  --cfg-options train_cfg.max_epochs="$EPOCHS" param_scheduler.1.T_max="$EPOCHS"
 "$PYTHON" tools/test.py "$CONFIG" "$WORK_DIR/epoch_$EPOCHS.pth" --work-dir "$WORK_DIR" \
   --out "$WORK_DIR/test_metrics.json"
 "$PYTHON" - "$WORK_DIR/test_metrics.json" "$((SECONDS - start))" <<'PY'

@@ -1,4 +1,6 @@
 # SGD with cosine decay; epochs are short on CPU, so the default is 10.
+# To train N epochs from the command line, set both (T_max is resolved when loading):
+#   --cfg-options train_cfg.max_epochs=N param_scheduler.1.T_max=N
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4,
                    nesterov=True))

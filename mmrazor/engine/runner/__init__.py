@@ -1,4 +1,4 @@
 """Loops for the MMEngine Runner."""
-from .distill_val_loop import SingleTeacherDistillValLoop
+from .distill_val_loop import SelfDistillValLoop, SingleTeacherDistillValLoop
 
-__all__ = ['SingleTeacherDistillValLoop']
+__all__ = ['SingleTeacherDistillValLoop', 'SelfDistillValLoop']

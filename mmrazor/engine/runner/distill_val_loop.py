@@ -62,3 +62,29 @@ class SingleTeacherDistillValLoop(ValLoop):
         self.evaluator.process(data_samples=outputs, data_batch=data_batch)
         self.runner.call_hook('after_val_iter', batch_idx=idx, data_batch=data_batch,
                               outputs=outputs)
+
+
+@LOOPS.register_module()
+class SelfDistillValLoop(ValLoop):
+    """Validation for self-distillation: the model is its own teacher, so only the
+    student is evaluated; its metrics are reported with a ``student.`` prefix.
+
+    Args:
+        runner (Runner): The runner.
+        dataloader (DataLoader | dict): The validation dataloader (or its config).
+        evaluator (Evaluator | dict | list): The evaluator (or its config).
+        fp16 (bool): Validate with autocast. Defaults to False.
+    """
+
+    def run(self) -> dict:
+        """``student.``-prefixed metrics of the model."""
+        self.runner.call_hook('before_val')
+        self.runner.call_hook('before_val_epoch')
+        self.runner.model.eval()
+        for idx, data_batch in enumerate(self.dataloader):
+            self.run_iter(idx, data_batch)
+        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        metrics = {f'student.{k}': v for k, v in metrics.items()}
+        self.runner.call_hook('after_val_epoch', metrics=metrics)
+        self.runner.call_hook('after_val')
+        return metrics

@@ -1,6 +1,6 @@
-# Logits KD (Hinton et al. 2015) on Fashion-MNIST: ResNet-26 w32 teacher -> ResNet-14 w16.
+# Logits KD (Hinton et al. 2015) on Fashion-MNIST: ResNet-14 w32 teacher -> ResNet-14 w16.
 # Train the teacher first (tools/distill_fashion_mnist.sh does every step):
-#   python tools/train.py configs/vanilla/fashion_mnist/resnet26-w32_1xb128_fashion-mnist.py
+#   python tools/train.py configs/vanilla/fashion_mnist/resnet14-w32_1xb128_fashion-mnist.py
 _base_ = [
     '../../../_base_/datasets/fashion_mnist.py',
     '../../../_base_/schedules/fashion_mnist_bs128.py',
@@ -13,7 +13,7 @@ model = dict(
     type='SingleTeacherDistill',
     data_preprocessor={{_base_.data_preprocessor}},
     architecture=dict(cfg_path='mmrazor::_base_/models/resnet14-w16_fashion-mnist.py'),
-    teacher=dict(cfg_path='mmrazor::_base_/models/resnet26-w32_fashion-mnist.py'),
+    teacher=dict(cfg_path='mmrazor::_base_/models/resnet14-w32_fashion-mnist.py'),
     teacher_ckpt=teacher_ckpt,
     distiller=dict(
         type='ConfigurableDistiller',

@@ -1,5 +1,5 @@
-# Decoupled KD (Zhao et al. 2022) on Fashion-MNIST: ResNet-26 w32 -> ResNet-14 w16.
-_base_ = ['../kd/kd_logits_resnet26-w32_resnet14-w16_1xb128_fashion-mnist.py']
+# Decoupled KD (Zhao et al. 2022) on Fashion-MNIST: ResNet-14 w32 -> ResNet-14 w16.
+_base_ = ['../kd/kd_logits_resnet14-w32_resnet14-w16_1xb128_fashion-mnist.py']
 
 model = dict(
     distiller=dict(

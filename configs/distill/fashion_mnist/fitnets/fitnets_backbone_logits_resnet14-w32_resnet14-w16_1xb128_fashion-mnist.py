@@ -1,6 +1,6 @@
 # FitNets (Romero et al. 2015) + logits KD on Fashion-MNIST: the student's last stage
 # (64 x 7 x 7) is mapped by a 1x1 conv onto the teacher's (128 x 7 x 7) and matched by L2.
-_base_ = ['../kd/kd_logits_resnet26-w32_resnet14-w16_1xb128_fashion-mnist.py']
+_base_ = ['../kd/kd_logits_resnet14-w32_resnet14-w16_1xb128_fashion-mnist.py']
 
 model = dict(
     distiller=dict(
