@@ -35,7 +35,8 @@ def train_and_test(config: str, work_dir: str, epochs: int, seed: int,
     """Train ``config``, test its last checkpoint; return accuracy and wall time."""
     options = [f'train_cfg.max_epochs={epochs}', f'param_scheduler.1.T_max={epochs}',
                f'randomness.seed={seed}',
-               'default_hooks.checkpoint.save_best=None', 'default_hooks.logger.interval=100'] + extra
+               'default_hooks.checkpoint.save_best=None',
+               'default_hooks.logger.interval=100'] + extra
     start = time.time()
     subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
                     '--cfg-options'] + options, cwd=ROOT, check=True,
