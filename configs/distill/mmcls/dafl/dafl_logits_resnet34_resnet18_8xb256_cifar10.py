@@ -65,9 +65,10 @@ model = dict(
             loss_res34_ac=dict(
                 feat_T=dict(from_student=False, recorder='res34_neck_gap')))))
 
-# model wrapper
+# model wrapper: one generic wrapper serves every multi-phase algorithm (it averages
+# each optimizer's gradients across ranks right before that optimizer steps)
 model_wrapper_cfg = dict(
-    type='mmengine.MMSeparateDistributedDataParallel',
+    type='mmrazor.AlgorithmDDP',
     broadcast_buffers=False,
     find_unused_parameters=False)
 

@@ -58,9 +58,10 @@ model = dict(
                 t_feature=dict(from_student=False, recorder='res34_fc')))),
     student_iter=5)
 
-# model wrapper
+# model wrapper: one generic wrapper serves every multi-phase algorithm (it averages
+# each optimizer's gradients across ranks right before that optimizer steps)
 model_wrapper_cfg = dict(
-    type='mmengine.MMSeparateDistributedDataParallel',
+    type='mmrazor.AlgorithmDDP',
     broadcast_buffers=False,
     find_unused_parameters=False)
 

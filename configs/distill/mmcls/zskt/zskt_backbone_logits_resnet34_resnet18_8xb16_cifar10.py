@@ -100,11 +100,12 @@ model = dict(
     student_iter=10,
     student_train_first=True)
 
-# model wrapper
+# model wrapper: one generic wrapper serves every multi-phase algorithm (it averages
+# each optimizer's gradients across ranks right before that optimizer steps)
 model_wrapper_cfg = dict(
-    type='mmengine.MMSeparateDistributedDataParallel',
+    type='mmrazor.AlgorithmDDP',
     broadcast_buffers=False,
-    find_unused_parameters=True)
+    find_unused_parameters=False)
 
 # optimizer wrapper: one optimizer for the student, one for the generator
 optim_wrapper = dict(
