@@ -31,22 +31,25 @@ KD_CFGS = {
 
 
 def train_and_test(config: str, work_dir: str, epochs: int, seed: int,
-                   extra: list) -> dict:
-    """Train ``config``, test its last checkpoint; return accuracy and wall time."""
+                   extra: list, reuse: bool = False) -> dict:
+    """Train ``config`` (unless ``reuse`` finds its last checkpoint), test that
+    checkpoint; return the test accuracy and the training wall time."""
     options = [f'train_cfg.max_epochs={epochs}', f'param_scheduler.1.T_max={epochs}',
                f'randomness.seed={seed}',
                'default_hooks.checkpoint.save_best=None',
                'default_hooks.logger.interval=100'] + extra
     start = time.time()
-    subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
-                    '--cfg-options'] + options, cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    last_ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
+    if not (reuse and osp.isfile(last_ckpt)):
+        subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
+                        '--cfg-options'] + options, cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
     train_s = time.time() - start
     metrics_file = osp.join(work_dir, 'test_metrics.json')
     subprocess.run([sys.executable, 'tools/test.py', config,
                     osp.join(work_dir, f'epoch_{epochs}.pth'), '--work-dir', work_dir,
-                    '--out', metrics_file, '--cfg-options'] + extra, cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+                    '--out', metrics_file] + (['--cfg-options'] + extra if extra else []),
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     with open(metrics_file) as f:
         accuracy = json.load(f)['accuracy/top1']
     return dict(accuracy=accuracy, train_s=round(train_s, 1))
@@ -63,7 +66,8 @@ def main() -> None:
     args = parser.parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
     teacher_dir = osp.join(args.work_dir, 'teacher')
-    teacher = train_and_test(TEACHER_CFG, teacher_dir, args.teacher_epochs, 0, [])
+    # a teacher trained by an earlier run of the same length is reused
+    teacher = train_and_test(TEACHER_CFG, teacher_dir, args.teacher_epochs, 0, [], reuse=True)
     teacher_ckpt = osp.abspath(osp.join(args.work_dir, 'teacher.pth'))
     shutil.copy(osp.join(teacher_dir, f'epoch_{args.teacher_epochs}.pth'), teacher_ckpt)
     print(f'teacher: {teacher}', flush=True)
