@@ -1,5 +1,7 @@
 """DistanceWiseRKD and AngleWiseRKD: Park et al., "Relational Knowledge Distillation"
 (CVPR 2019)."""
+from abc import ABCMeta, abstractmethod
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -18,7 +20,7 @@ def euclidean_distance(pred: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return distance * (1 - torch.eye(len(pred), dtype=pred.dtype, device=pred.device))
 
 
-class RelationalKD(nn.Module):
+class RelationalKD(nn.Module, metaclass=ABCMeta):
     """``smooth_l1(psi(S), psi(T))`` for a relation ``psi`` of a batch of (N, ...)
     embeddings flattened to (N, D); the embedding sizes may differ.
 
@@ -45,9 +47,9 @@ class RelationalKD(nn.Module):
         return self.loss_weight * loss
 
     @staticmethod
+    @abstractmethod
     def relation(pred: torch.Tensor) -> torch.Tensor:
         """The relation psi of (N, D) embeddings."""
-        raise NotImplementedError
 
 
 @MODELS.register_module()
