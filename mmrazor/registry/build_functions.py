@@ -26,7 +26,7 @@ def checked_build_func(build_func: BuildFunc) -> BuildFunc:
         if 'type' not in cfg and not (default_args and 'type' in default_args):
             raise KeyError(f'A config for the "{registry.name}" registry must have '
                            f'a "type" key; got keys {sorted(cfg)}')
-        cfg = scope_from_type(cfg, registry)
+        cfg = own_scope_fallback(scope_from_type(cfg, registry), registry)
         merged = dict(default_args or {}, **cfg)
         check_type(merged, registry)
         if isinstance(merged['type'], str):
@@ -63,6 +63,25 @@ def scope_from_type(cfg: dict, registry: Registry) -> dict:
     if scope not in root.children:  # not a scope: leave the name to MMEngine
         return cfg
     return dict(cfg, _scope_=scope, type=name)
+
+
+def own_scope_fallback(cfg: dict, registry: Registry) -> dict:
+    """Build an unscoped name in ``registry``'s own scope if the default scope lacks it.
+
+    MMEngine looks unscoped names up in the *default* scope, which the Runner sets from
+    the config (e.g. ``'mmpretrain'``). ``mmrazor.registry.MODELS.build(dict(
+    type='BaseAlgorithm'))`` must still find mmrazor's class then; names the default
+    scope does have (an upstream ``'ImageClassifier'``) keep resolving there first.
+    """
+    obj_type = cfg.get('type')
+    if '_scope_' in cfg or not isinstance(obj_type, str) or '.' in obj_type:
+        return cfg
+    with registry.switch_scope_and_registry(None) as scoped:
+        if scoped is registry or scoped.get(obj_type) is not None:
+            return cfg
+    if registry.get(obj_type) is not None:
+        return dict(cfg, _scope_=registry.scope)
+    return cfg
 
 
 _checked_build_model = checked_build_func(build_model_from_cfg)

@@ -38,12 +38,18 @@ def test_scoped_name_builds_through_mmengine_root():
 
 
 def test_unknown_type_names_registry_scope_and_closest():
-    with pytest.raises(UnknownTypeError) as info:
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmrazor'), \
+            pytest.raises(UnknownTypeError) as info:
         MODELS.build(dict(type='BaseAlgoritm', architecture=dict()))
     message = str(info.value)
     assert "'BaseAlgoritm'" in message
     assert '"model" registry of scope "mmrazor"' in message
     assert 'Closest registered names: BaseAlgorithm' in message
+    # under another default scope, the searched scope is named and ours is suggested
+    with DefaultScope.overwrite_default_scope('mmpretrain'), \
+            pytest.raises(UnknownTypeError, match='scope "mmpretrain".*mmrazor.BaseAlgorithm'):
+        MODELS.build(dict(type='BaseAlgoritm', architecture=dict()))
 
 
 def test_unknown_type_in_other_scope_is_suggested_with_scope():
@@ -89,3 +95,16 @@ def test_return_architecture():
 def test_return_architecture_needs_an_algorithm():
     with pytest.raises(TypeError, match='has none'):
         MODELS.build(dict(type='mmpretrain.LeNet5', _return_architecture_=True))
+
+
+def test_own_names_resolve_under_another_default_scope():
+    """After a Runner made 'mmpretrain' the default scope, mmrazor names still build."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(dict(type='BaseAlgorithm',
+                                  architecture=dict(type='mmpretrain.ImageClassifier',
+                                                    backbone=dict(type='LeNet5'))))
+        recorder = TASK_UTILS.build(dict(type='ModuleOutputsRecorder', source='head'))
+    assert type(model).__name__ == 'BaseAlgorithm'
+    assert type(model.architecture).__module__.startswith('mmpretrain.')
+    assert type(recorder).__name__ == 'ModuleOutputsRecorder'
