@@ -10,6 +10,16 @@ from torch.utils.data import DataLoader
 from mmrazor.registry import LOOPS
 
 
+def evaluate_model(loop: ValLoop) -> dict:
+    """Start validation (hooks, eval mode) and return the metrics of the model."""
+    loop.runner.call_hook('before_val')
+    loop.runner.call_hook('before_val_epoch')
+    loop.runner.model.eval()
+    for idx, data_batch in enumerate(loop.dataloader):
+        loop.run_iter(idx, data_batch)
+    return loop.evaluator.evaluate(len(loop.dataloader.dataset))
+
+
 @LOOPS.register_module()
 class SingleTeacherDistillValLoop(ValLoop):
     """Evaluate the student (the model), then the teacher on the same data.
@@ -38,12 +48,7 @@ class SingleTeacherDistillValLoop(ValLoop):
 
     def run(self) -> dict:
         """Student metrics plus ``teacher.``-prefixed teacher metrics."""
-        self.runner.call_hook('before_val')
-        self.runner.call_hook('before_val_epoch')
-        self.runner.model.eval()
-        for idx, data_batch in enumerate(self.dataloader):
-            self.run_iter(idx, data_batch)
-        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        metrics = evaluate_model(self)
         for idx, data_batch in enumerate(self.dataloader):
             self.run_iter_teacher(idx, data_batch)
         teacher_metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
@@ -78,13 +83,7 @@ class SelfDistillValLoop(ValLoop):
 
     def run(self) -> dict:
         """``student.``-prefixed metrics of the model."""
-        self.runner.call_hook('before_val')
-        self.runner.call_hook('before_val_epoch')
-        self.runner.model.eval()
-        for idx, data_batch in enumerate(self.dataloader):
-            self.run_iter(idx, data_batch)
-        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
-        metrics = {f'student.{k}': v for k, v in metrics.items()}
+        metrics = {f'student.{k}': v for k, v in evaluate_model(self).items()}
         self.runner.call_hook('after_val_epoch', metrics=metrics)
         self.runner.call_hook('after_val')
         return metrics
