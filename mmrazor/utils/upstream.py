@@ -113,3 +113,20 @@ def build_model_from_cfg_path(cfg_path: str,
         from mmengine.runner import load_checkpoint
         load_checkpoint(model, pretrained, map_location='cpu', strict=True)
     return model
+
+
+def build_model_from_config(cfg: Config) -> nn.Module:
+    """Build ``cfg.model`` as the Runner would, without loading or downloading weights.
+
+    The config may be an mmrazor algorithm, a plain mmpretrain/mmdet/mmseg config or a
+    ``model = dict(cfg_path=...)``; it is built in the config's ``default_scope``, with
+    a top-level ``data_preprocessor`` (mmpretrain style) merged into the model.
+    """
+    from mmrazor.registry import MODELS
+    if not isinstance(cfg.get('model'), dict):
+        raise KeyError('the config has no "model" dict to build')
+    model_cfg = cfg.model.copy()
+    if 'data_preprocessor' in cfg and 'cfg_path' not in model_cfg:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmrazor')):
+        return MODELS.build(model_cfg)

@@ -1,4 +1,5 @@
 """Hooks for the MMEngine Runner."""
+from .estimate_resources_hook import EstimateResourcesHook
 from .stop_distillation_hook import StopDistillHook
 
-__all__ = ['StopDistillHook']
+__all__ = ['EstimateResourcesHook', 'StopDistillHook']

@@ -1,9 +1,34 @@
-"""Task modules: recorders, deliveries (and later tracers, estimators, predictors)."""
+"""Task modules: recorders, deliveries, demo inputs, resource estimators."""
 from .delivery import (
                        DistillDelivery,
                        DistillDeliveryManager,
                        FunctionOutputsDelivery,
                        MethodOutputsDelivery,
+)
+from .demo_inputs import (
+                       BaseDemoInput,
+                       DefaultDemoInput,
+                       DefaultMMClsDemoInput,
+                       DefaultMMDemoInput,
+                       DefaultMMDetDemoInput,
+                       DefaultMMPoseDemoInput,
+                       DefaultMMRotateDemoInput,
+                       DefaultMMSegDemoInput,
+                       DefaultMMYoloDemoInput,
+                       defaul_demo_inputs,
+                       default_demo_inputs,
+                       get_default_demo_input_class,
+)
+from .estimators import (
+                       BaseCounter,
+                       BaseEstimator,
+                       BaseFunctionCounter,
+                       FlopsParamsReport,
+                       LatencyStats,
+                       ResourceEstimator,
+                       count_flops_params,
+                       get_model_flops_params,
+                       get_model_latency,
 )
 from .recorder import (
                        BaseRecorder,
@@ -22,5 +47,10 @@ __all__ = [
     'MethodOutputsDelivery', 'BaseRecorder', 'FunctionInputsRecorder',
     'FunctionOutputsRecorder', 'MethodInputsRecorder', 'MethodOutputsRecorder',
     'ModuleInputsRecorder', 'ModuleOutputsRecorder', 'ParameterRecorder',
-    'RecorderManager'
+    'RecorderManager', 'BaseDemoInput', 'DefaultDemoInput', 'DefaultMMClsDemoInput',
+    'DefaultMMDemoInput', 'DefaultMMDetDemoInput', 'DefaultMMPoseDemoInput',
+    'DefaultMMRotateDemoInput', 'DefaultMMSegDemoInput', 'DefaultMMYoloDemoInput',
+    'default_demo_inputs', 'defaul_demo_inputs', 'get_default_demo_input_class',
+    'BaseCounter', 'BaseEstimator', 'BaseFunctionCounter', 'FlopsParamsReport', 'LatencyStats',
+    'ResourceEstimator', 'count_flops_params', 'get_model_flops_params', 'get_model_latency'
 ]
