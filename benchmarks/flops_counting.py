@@ -16,6 +16,7 @@ mmpretrain's model zoo) are printed beside.
     python benchmarks/flops_counting.py [--repeats 5] [--out benchmarks/flops_counting.json]
 """
 import argparse
+import logging
 import importlib.util
 import json
 import statistics
@@ -26,6 +27,7 @@ from typing import Callable, Dict, Tuple
 import torch
 import torch.nn as nn
 import torchvision
+from mmengine.logging import MMLogger
 
 from mmrazor.models.task_modules.estimators import count_model
 from mmrazor.utils import build_model_from_cfg_path, register_all_modules
@@ -44,7 +46,7 @@ def models() -> Dict[str, nn.Module]:
         'torchvision ViT-B/16': torchvision.models.vit_b_16(weights=None),
         'mmpretrain ViT-B/16': build_model_from_cfg_path(
             'mmpretrain::vision_transformer/vit-base-p16_64xb64_in1k.py',
-            backbone=dict(init_cfg=None)),
+            backbone=dict(init_cfg=None), head=dict(hidden_dim=None)),
     }
 
 
@@ -106,6 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     register_all_modules(init_default_scope=False)
     warnings.filterwarnings('ignore')
+    MMLogger.get_current_instance().setLevel(logging.ERROR)  # mmengine.analysis's op notes
     x = torch.randn(1, 3, 224, 224)
     results = []
     for model_name, model in models().items():
