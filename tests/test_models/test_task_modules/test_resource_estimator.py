@@ -20,11 +20,15 @@ from mmrazor.utils.lookup import NameLookupError
 
 
 def torch_macs(model: nn.Module, data) -> float:
-    """Multiply-accumulates by ``FlopCounterMode`` (2 FLOPs each), same input."""
+    """Multiply-accumulates by ``FlopCounterMode`` (2 FLOPs each), same input.
+
+    FlopCounterMode counts nothing for the CPU kernel of scaled_dot_product_attention
+    nor for the fused inference path of nn.MultiheadAttention; on the math kernel, with
+    grad mode on (which turns the fused path off), it sees every matmul.
+    """
     model.eval()
-    # FlopCounterMode counts nothing for the CPU kernel of scaled_dot_product_attention;
-    # on the math kernel it sees the two matmuls
-    with torch.no_grad(), sdpa_kernel([SDPBackend.MATH]), FlopCounterMode(display=False) as counter:
+    with torch.enable_grad(), sdpa_kernel([SDPBackend.MATH]), \
+            FlopCounterMode(display=False) as counter:
         model(**data) if isinstance(data, dict) else model(data)
     return counter.get_total_flops() / 2
 
@@ -102,6 +106,22 @@ def test_detectors_and_segmentors_estimate_from_their_configs(cfg_path, override
     assert result['flops'] > 0
     assert sum(separate[p]['flops'] for p in parts) == pytest.approx(result['flops'], rel=1e-3)
     report = check_against_torch(model, (1, 3, 128, 160))
+    assert report.total_params == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize('cfg_path, overrides, attention', [
+    ('mmdet::detr/detr_r18_8xb2-500e_coco.py', dict(backbone=dict(init_cfg=None)),
+     'encoder.layers.0.self_attn.attn'),
+    ('mmseg::segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py',
+     dict(backbone=dict(init_cfg=None), decode_head=dict(
+         norm_cfg=dict(type='BN', requires_grad=True))),
+     'backbone.layers.0.1.0.attn.attn'),
+])
+def test_mmdet_mmseg_transformer_attention_is_counted(cfg_path, overrides, attention):
+    model = build_model_from_cfg_path(cfg_path, **overrides)
+    report = check_against_torch(model, (1, 3, 128, 160))
+    assert report.types[attention] == 'MultiheadAttention'
+    assert report.macs[attention] > 0
     assert report.total_params == sum(p.numel() for p in model.parameters())
 
 
