@@ -267,3 +267,21 @@ def test_hooks_are_removed_after_counting_and_after_a_failure():
     for module in model.modules():
         assert not module._forward_hooks and not module._forward_pre_hooks
         assert not [k for k in vars(module) if k.startswith('_mmrazor')]
+
+
+class TwoNames(nn.Module):
+    """One conv registered as ``conv`` and again as ``alias``, run once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 1, bias=False)
+        self.alias = self.conv
+
+    def forward(self, x):
+        return self.alias(x)
+
+
+def test_a_module_registered_under_two_names_is_counted_once_per_call():
+    report = count(TwoNames(), torch.randn(1, 2, 4, 4))
+    assert report.total_macs == 2 * 16 * 2 and report.total_params == 4
+    assert report.flops['conv'] == report.total_macs and 'alias' not in report.flops

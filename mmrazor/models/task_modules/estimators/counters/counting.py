@@ -17,7 +17,7 @@ contains it.
 Parameters are counted from the module tree, at each dynamic op's active width.
 """
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Type
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Type
 
 import torch
 import torch.nn as nn
@@ -91,7 +91,7 @@ class _FunctionWatcher(TorchFunctionMode):
         counter = self.table.get(func)
         if counter is not None and self.session.layer_depth == 0:
             self.session.add(counter.count(func, args, kwargs, output),
-                             self.session.stack[-1] if self.session.stack else '')
+                             self.session.stack[-1][0] if self.session.stack else '')
         return output
 
 
@@ -102,7 +102,9 @@ class _CountingSession:
         TASK_UTILS.import_from_location()
         self.model = model
         self.disabled = disabled
-        self.stack: List[str] = []
+        # (name, costs added before it started) of the modules running now, innermost last
+        self.stack: List[Tuple[str, int]] = []
+        self.attached: Set[int] = set()
         self.layer_depth = 0
         self.events = 0  # costs added so far: tells whether a leaf computed anything
         self.flops: Dict[str, float] = {}
@@ -114,6 +116,9 @@ class _CountingSession:
 
     # -- set-up ---------------------------------------------------------------------
     def _attach(self, name: str, module: nn.Module) -> None:
+        if id(module) in self.attached:  # a module registered twice is counted under
+            return                        # its first name, as named_modules() lists it
+        self.attached.add(id(module))
         counter = find_counter(module, self.disabled)
         self.flops[name] = self.macs[name] = 0.0
         if counter is not None:
@@ -135,23 +140,23 @@ class _CountingSession:
     # -- hooks ----------------------------------------------------------------------
     def _pre_hook(self, name: str) -> Callable:
         def hook(module, args, kwargs):
-            self.stack.append(name)
-            module._mmrazor_events_at_start = self.events
+            self.stack.append((name, self.events))
         return hook
 
     def _post_hook(self, name: str, module: nn.Module, is_leaf: bool) -> Callable:
         def hook(module, args, kwargs, output):
-            if self.stack and self.stack[-1] == name:
-                self.stack.pop()
-            if is_leaf and self.events == module.__dict__.pop('_mmrazor_events_at_start', -1):
-                self.uncounted.setdefault(type(module).__name__, [])
-                if name not in self.uncounted[type(module).__name__]:
-                    self.uncounted[type(module).__name__].append(name)
+            if not self.stack or self.stack[-1][0] != name:
+                return
+            _, events_at_start = self.stack.pop()
+            if is_leaf and self.events == events_at_start:  # a leaf that computed nothing
+                names = self.uncounted.setdefault(type(module).__name__, [])
+                if name not in names:
+                    names.append(name)
         return hook
 
     def _layer_pre_hook(self, name: str) -> Callable:
         def hook(module, args, kwargs):
-            self.stack.append(name)
+            self.stack.append((name, self.events))
             self.layer_depth += 1
         return hook
 
@@ -169,7 +174,7 @@ class _CountingSession:
             else:
                 cost = counter.count_flops(module, args, kwargs, output)
             self.add(cost, name)
-            if self.stack and self.stack[-1] == name:
+            if self.stack and self.stack[-1][0] == name:
                 self.stack.pop()
         return hook
 
@@ -221,8 +226,6 @@ class _CountingSession:
             if counter is not DISABLED and counter.is_legacy():
                 for attr in ('__flops__', '__params__'):
                     module.__dict__.pop(attr, None)
-        for module in self.model.modules():
-            module.__dict__.pop('_mmrazor_events_at_start', None)
 
 
 def _overrides_count_params(counter: Type[BaseCounter]) -> bool:
@@ -282,7 +285,7 @@ def count_flops_params(model: nn.Module,
             with torch.no_grad(), _FunctionWatcher(session, function_counter_table(disabled)):
                 run_model(model, data)
         except Exception as error:
-            where = session.stack[-1] if session.stack else ''
+            where = session.stack[-1][0] if session.stack else ''
             raise ValueError(
                 f'{type(model).__name__} cannot take {describe_input(data)}: module '
                 f"'{where or '(the model itself)'}' "
