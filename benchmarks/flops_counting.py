@@ -16,9 +16,9 @@ mmpretrain's model zoo) are printed beside.
     python benchmarks/flops_counting.py [--repeats 5] [--out benchmarks/flops_counting.json]
 """
 import argparse
-import logging
 import importlib.util
 import json
+import logging
 import statistics
 import time
 import warnings
