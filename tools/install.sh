@@ -44,19 +44,45 @@ make_venv() {
   "${PIP[@]}" -r "$ROOT/requirements/build.txt"
 }
 
+# Where the mmcv ops run: "cpu", or "cuda-<compute capabilities>" when this machine has
+# an NVIDIA GPU and nvcc (then mmdet/mmseg ops such as NMS, RoIAlign and deformable conv
+# also run on CUDA tensors). MMRAZOR_MMCV_DEVICE=cpu forces a CPU-only build.
+mmcv_target() {
+  if [ "${MMRAZOR_MMCV_DEVICE:-}" = cpu ]; then echo cpu; return; fi
+  local caps
+  caps=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | sort -u | paste -sd ';' || true)
+  if [ -z "$caps" ]; then echo cpu; return; fi
+  if ! command -v nvcc >/dev/null 2>&1; then
+    log "an NVIDIA GPU is present but nvcc is not: mmcv is built with CPU ops only, so mmcv/mmdet/mmseg ops (NMS, RoIAlign, deformable conv) run on CPU tensors only; install the CUDA toolkit and rerun for GPU ops" >&2
+    echo cpu; return
+  fi
+  echo "cuda-${caps//;/_}"
+}
+
 # mmcv has no PyPI wheel with compiled ops for this Python. We compile its sdist once
-# with CPU ops and keep the wheel in $WHEELS; later installs take the cached wheel.
-# torch >= 2.14's headers need C++20 while mmcv's setup.py forces C++17: patch that
-# one flag in the unpacked sdist (an install-time fix, nothing patched at run time).
+# (CPU ops, or CUDA ops for this machine's GPUs) and keep the wheel in $WHEELS/<target>;
+# later installs take the cached wheel. torch >= 2.14's headers need C++20 while mmcv's
+# setup.py forces C++17: patch that one flag in the unpacked sdist (an install-time
+# fix, nothing patched at run time).
 build_mmcv_wheel() {
-  local wheel
-  wheel=$(ls "$WHEELS"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
+  local target wheel dir
+  target=$(mmcv_target)
+  dir="$WHEELS/$target"
+  [ "$target" = cpu ] && dir="$WHEELS"  # where CPU wheels have always been cached
+  wheel=$(ls "$dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
   if [ -n "$wheel" ]; then
-    log "mmcv wheel cached: $wheel"
+    log "mmcv wheel cached ($target): $wheel"
     MMCV_WHEEL="$wheel"
     return
   fi
-  log "building mmcv $MMCV_VERSION with CPU ops (about 25-40 min on 2 cores, done once)"
+  local flags=(MMCV_WITH_OPS=1 FORCE_CUDA=0)
+  if [ "$target" != cpu ]; then
+    local caps="${target#cuda-}"
+    flags=(MMCV_WITH_OPS=1 FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=${caps//_/;}")
+    log "building mmcv $MMCV_VERSION with CUDA ops for compute capability ${caps//_/, } (done once)"
+  else
+    log "building mmcv $MMCV_VERSION with CPU ops (about 12-35 min on 2 cores, done once)"
+  fi
   local work
   work=$(mktemp -d)
   "$VENV/bin/python" -m pip download --disable-pip-version-check -q --no-deps \
@@ -66,14 +92,14 @@ build_mmcv_wheel() {
   sed -i 's/-std=c++17/-std=c++20/g; s/-std=c++14/-std=c++20/g' \
     "$work/mmcv-$MMCV_VERSION/setup.py"
   (cd "$work/mmcv-$MMCV_VERSION" &&
-    MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-2}" \
+    env "${flags[@]}" MAX_JOBS="${MAX_JOBS:-2}" \
       "$VENV/bin/python" -m pip wheel --disable-pip-version-check -q \
       --no-deps --no-build-isolation . -w "$work/dist")
-  mkdir -p "$WHEELS"
+  mkdir -p "$dir"
   # Move in one step so an interrupted build never leaves a half-written wheel.
   wheel=$(ls "$work"/dist/mmcv-*.whl)
-  mv "$wheel" "$WHEELS/"
-  MMCV_WHEEL="$WHEELS/$(basename "$wheel")"
+  mv "$wheel" "$dir/"
+  MMCV_WHEEL="$dir/$(basename "$wheel")"
   rm -rf "$work"
 }
 
@@ -90,6 +116,7 @@ main() {
   "${PIP[@]}" -r "$ROOT/requirements/mminstall.txt" -r "$ROOT/requirements/tests.txt"
   "${PIP[@]}" --no-build-isolation --no-deps -e "$ROOT"
   "$VENV/bin/python" -c "import mmcv.ops, mmdet.models, mmseg.models, mmpretrain.models, mmrazor; print('stack ok: mmrazor', mmrazor.__version__)"
+  "$VENV/bin/python" -c "import torch, mmcv.ops; from mmcv.ops import get_compiling_cuda_version as v; print('mmcv ops for', 'CUDA ' + v() if torch.cuda.is_available() and v() != 'not available' else 'CPU tensors')"
   log "done in $((SECONDS - start)) s; activate with: source $VENV/bin/activate"
 }
 
