@@ -1,9 +1,16 @@
 """Packaging for mmrazor. Dependencies are read from requirements/*.txt."""
+import os
+import shutil
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
+# What MMEngine's ``Config`` reads for ``mmrazor::`` paths: ``<package>/.mim/configs``
+# (``_base_`` files) and ``<package>/.mim/model-index.yml`` (named configs), as
+# mmpretrain and mmdet ship them. ``tools`` is there for ``mim train mmrazor``.
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
 
 
 def read_requirements(name: str) -> list:
@@ -18,6 +25,57 @@ def read_version() -> str:
     return namespace['__version__']
 
 
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def link_mim(mim_dir: Path) -> None:
+    """Point ``mim_dir/<name>`` at the repository's files (editable installs).
+
+    Relative symlinks, so the checkout can move; a copy where symlinks are not
+    allowed (Windows without developer mode).
+    """
+    mim_dir.mkdir(parents=True, exist_ok=True)
+    for name in MIM_FILES:
+        source, target = HERE / name, mim_dir / name
+        _remove(target)
+        try:
+            target.symlink_to(os.path.relpath(source, mim_dir))
+        except OSError:
+            copy_mim_file(source, target)
+
+
+def copy_mim_file(source: Path, target: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, target,
+                        ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+    else:
+        shutil.copyfile(source, target)
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that also ships configs, tools and model-index.yml in ``.mim``.
+
+    A wheel gets copies inside ``build_lib/mmrazor/.mim``; an editable install
+    (``pip install -e .``, where setuptools sets ``editable_mode``) gets symlinks in
+    the source package, which the editable finder maps ``mmrazor`` to.
+    """
+
+    def run(self) -> None:
+        super().run()
+        if self.editable_mode:
+            link_mim(HERE / 'mmrazor' / '.mim')
+            return
+        mim_dir = Path(self.build_lib) / 'mmrazor' / '.mim'
+        _remove(mim_dir)  # a stale build/ from an earlier wheel
+        mim_dir.mkdir(parents=True)
+        for name in MIM_FILES:
+            copy_mim_file(HERE / name, mim_dir / name)
+
+
 setup(
     name='mmrazor',
     version=read_version(),
@@ -28,6 +86,7 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     include_package_data=True,
+    cmdclass={'build_py': BuildPyWithMim},
     python_requires='>=3.9',
     install_requires=read_requirements('runtime') + [
         'mmengine==0.10.7', 'torch>=2.6'

@@ -48,6 +48,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        # with SeparateOptimWrapperConstructor these top-level settings apply to every
+        # sub-wrapper, so each of them trains with AMP
+        wrapper_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper_type not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError(f'--amp replaces optim_wrapper.type with AmpOptimWrapper, '
+                             f'but the config uses the custom type {wrapper_type!r}; '
+                             "valid types with --amp are ['OptimWrapper', "
+                             "'AmpOptimWrapper']")
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':

@@ -50,7 +50,7 @@ HOOKS = _child(MMENGINE_HOOKS, _ENGINE_LOCATIONS)
 DATASETS = _child(MMENGINE_DATASETS, ['mmrazor.datasets'])
 DATA_SAMPLERS = _child(MMENGINE_DATA_SAMPLERS, ['mmrazor.datasets'])
 TRANSFORMS = _child(MMENGINE_TRANSFORMS, ['mmrazor.datasets'])
-# manage algorithms, mutables, mutators, dynamic ops, distillers, losses, ...
+# manage algorithms, distillers, connectors, losses, generators, ...
 MODELS = Registry(MMENGINE_MODELS.name, parent=MMENGINE_MODELS, scope=SCOPE,
                   locations=_MODEL_LOCATIONS,
                   build_func=build_razor_model_from_cfg)

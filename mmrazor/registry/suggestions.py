@@ -4,13 +4,14 @@ MMEngine says only that a name is missing; these errors also name the registry, 
 scope that was searched and the closest registered names, so a typo in a config is a
 one-line fix.
 """
-import difflib
 import inspect
 import re
 from contextlib import contextmanager
 from typing import Iterator, List, Mapping, Optional
 
 from mmengine.registry import Registry
+
+from mmrazor.utils.lookup import closest_names
 
 # The message mmengine's build_from_cfg raises for a missing type.
 _MMENGINE_MISSING = re.compile(r"(?P<type>\S+) is not in the (?P<scope>[^:\s]+)::"
@@ -52,19 +53,10 @@ def registered_names(registry: Registry) -> List[str]:
     return sorted(names)
 
 
-def closest_names(name: str, candidates: List[str], n: int = 5) -> List[str]:
-    """Candidates that look like ``name`` (case-insensitive, scope prefix ignored)."""
-    plain = name.rpartition('.')[2].lower()
-    by_plain = {}
-    for cand in candidates:
-        by_plain.setdefault(cand.rpartition('.')[2].lower(), []).append(cand)
-    matches = difflib.get_close_matches(plain, list(by_plain), n=n, cutoff=0.6)
-    return [cand for m in matches for cand in by_plain[m]][:n]
-
-
 def unknown_type_error(obj_type: str, registry: Registry) -> UnknownTypeError:
     """Build the error for ``obj_type`` missing from ``registry`` (already scope-switched)."""
-    close = closest_names(obj_type, registered_names(registry))
+    close = closest_names(obj_type, registered_names(registry), ignore_case=True,
+                          last_component=True)
     hint = (f' Closest registered names: {", ".join(close)}.' if close else
             ' No registered name is close to it.')
     return UnknownTypeError(
@@ -100,7 +92,7 @@ def check_arguments(obj_cls: type, args: Mapping, owner: str = '') -> None:
         return
     hints = []
     for key in unknown:
-        close = difflib.get_close_matches(key, valid, n=1)
+        close = closest_names(key, valid, n=1)
         hints.append(f'{key!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
     where = f' in {owner}' if owner else ''
     raise TypeError(f'{obj_cls.__name__}{where} got unknown argument(s) '

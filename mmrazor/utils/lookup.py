@@ -1,7 +1,7 @@
 """Find modules, parameters and importable objects by name.
 
 This is the one way mmrazor resolves names written in configs (recorder sources,
-pruning units, NAS mutables, quantization targets): a typo fails at once, with the
+submodules of optimizers, delivered functions): a typo fails at once, with the
 missing name and the closest valid ones in the message.
 """
 import difflib
@@ -9,7 +9,7 @@ import importlib
 import pkgutil
 import sys
 from types import ModuleType
-from typing import Any, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
 import torch.nn as nn
 
@@ -25,22 +25,40 @@ class ImportPathError(ImportError):
     """A dotted import path that does not resolve to an object."""
 
 
-def closest_names(name: str, candidates: Iterable[str], n: int = 5) -> List[str]:
+def closest_names(name: str, candidates: Iterable[str], n: int = 5,
+                  ignore_case: bool = False, last_component: bool = False) -> List[str]:
     """Return up to ``n`` candidates that look like ``name``.
+
+    This is mmrazor's one "did you mean" helper: module and parameter names, import
+    paths, registry types, constructor arguments and config keys all go through it.
 
     Args:
         name (str): The name that was not found.
         candidates (Iterable[str]): The valid names.
         n (int): The most names to return. Defaults to 5.
+        ignore_case (bool): Compare lower-cased names. Defaults to False.
+        last_component (bool): Compare only the last dotted components and return
+            every candidate whose last component matches, e.g. registry names, where
+            ``'ResNet'`` should find ``'mmpretrain.ResNet'`` and
+            ``'mmdet.ResNet'``. Defaults to False.
 
     Returns:
         List[str]: Close matches by ``difflib`` first, then the candidates whose last
         dotted components are ``name`` (``'fc'`` finds ``'head.fc'``).
     """
-    candidates = list(candidates)
-    similar = difflib.get_close_matches(name, candidates, n=n, cutoff=0.6)
-    suffixed = [cand for cand in candidates if cand.endswith('.' + name)]
-    return list(dict.fromkeys(similar + suffixed))[:n]
+
+    def key(text: str) -> str:
+        if last_component:
+            text = text.rpartition('.')[2]
+        return text.lower() if ignore_case else text
+
+    by_key: Dict[str, List[str]] = {}
+    for cand in candidates:
+        by_key.setdefault(key(cand), []).append(cand)
+    target = key(name)
+    similar = difflib.get_close_matches(target, list(by_key), n=n, cutoff=0.6)
+    suffixed = [k for k in by_key if k.endswith('.' + target)]
+    return list(dict.fromkeys(cand for k in similar + suffixed for cand in by_key[k]))[:n]
 
 
 def _suggestion(name: str, candidates: List[str]) -> str:

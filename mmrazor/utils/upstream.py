@@ -4,7 +4,6 @@
 package (``mmcls::`` reads mmpretrain's config of the same path) or a path to a local
 config file, which MMRazor 1.x could not load (its issue #460).
 """
-import difflib
 import importlib.util
 import os
 import os.path as osp
@@ -17,6 +16,9 @@ from mmengine.registry import DefaultScope
 
 from .compat.mmcls import ALIAS as MMCLS_ALIAS
 from .compat.mmcls import TARGET as MMCLS_TARGET
+from .compat.mmcls import renamed_config_path
+from .lookup import closest_names
+from .weights import local_checkpoint_path
 
 # The pip distribution that provides each importable package named in a cfg_path.
 PACKAGE_DISTRIBUTIONS = {
@@ -36,7 +38,7 @@ def resolve_cfg_path(cfg_path: str) -> Tuple[str, Optional[str]]:
                                     f'({path}). Use a local file path or '
                                     "'package::relative/path.py'.")
         return path, None
-    scope, _, relative = cfg_path.partition('::')
+    scope, _, relative = renamed_config_path(cfg_path).partition('::')
     package = MMCLS_TARGET if scope == MMCLS_ALIAS else scope
     spec = importlib.util.find_spec(package) if package.isidentifier() else None
     if spec is None or spec.origin is None:
@@ -59,7 +61,7 @@ def _nearby_configs(config_root: str, relative: str) -> str:
     folder = osp.join(config_root, osp.dirname(relative))
     if not osp.isdir(folder):
         return f' Folder {osp.dirname(relative)!r} does not exist there.'
-    close = difflib.get_close_matches(osp.basename(relative), os.listdir(folder), n=3)
+    close = closest_names(osp.basename(relative), sorted(os.listdir(folder)), n=3)
     return f' Closest in that folder: {", ".join(close)}.' if close else ''
 
 
@@ -84,6 +86,38 @@ def model_scope(cfg: Config, cfg_path: str) -> Optional[str]:
     return resolve_cfg_path(cfg_path)[1]
 
 
+def _published_weights(cfg_path: str, cfg: Config) -> str:
+    """The checkpoint a config publishes, for ``pretrained=True``.
+
+    The ``Weights`` of the config in its package's metafiles (what MMEngine's
+    ``get_model(pretrained=True)`` loads, as MMRazor 1.x did); else the config's
+    ``load_from``; else a ``Pretrained`` ``init_cfg`` of its ``model``.
+    """
+    path, scope = resolve_cfg_path(cfg_path)
+    if scope is not None:
+        from mmengine.config.utils import _get_cfg_metainfo
+        package_dir = osp.dirname(importlib.util.find_spec(
+            MMCLS_TARGET if scope == MMCLS_ALIAS else scope).origin)
+        if osp.isfile(osp.join(package_dir, '.mim', 'model-index.yml')):
+            try:
+                weights = _get_cfg_metainfo(
+                    package_dir, renamed_config_path(cfg_path).partition('::')[2])
+            except ValueError:  # the config is not in the metafiles
+                weights = {}
+            if weights.get('Weights'):
+                return weights['Weights']
+    if cfg.get('load_from'):
+        return cfg.load_from
+    init_cfg = cfg.model.get('init_cfg')
+    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+        return init_cfg['checkpoint']
+    raise ValueError(
+        f'cfg_path {cfg_path!r} with pretrained=True: the config publishes no weights '
+        f'(no "Weights" in its package metafiles, no load_from, no Pretrained '
+        f'model.init_cfg; config file {path}). Pass the checkpoint instead: '
+        "pretrained='/local/path.pth' or a URL cached in $TORCH_HOME/hub/checkpoints.")
+
+
 def build_model_from_cfg_path(cfg_path: str,
                               pretrained: Union[bool, str] = False,
                               **model_overrides) -> nn.Module:
@@ -91,27 +125,30 @@ def build_model_from_cfg_path(cfg_path: str,
 
     Args:
         cfg_path (str): ``'package::path.py'`` or a local config file.
-        pretrained (bool | str): ``False``, or the path of a local checkpoint to load.
-            ``True`` (download the published weights) is refused: nothing is
-            downloaded at run time.
+        pretrained (bool | str): ``False``; a checkpoint (local file or URL); or
+            ``True``: the config's published weights (see :func:`_published_weights`).
+            URLs resolve to the ``torch.hub`` cache and load as weights only
+            (:mod:`mmrazor.utils.weights`); nothing is downloaded. Defaults to False.
         **model_overrides: keys merged into the config's ``model`` dict.
     """
-    if pretrained is True:
-        raise ValueError(
-            f'cfg_path {cfg_path!r} with pretrained=True would download weights; '
-            'mmrazor never downloads at run time. Pass the path of a local '
-            'checkpoint as pretrained=... instead.')
     cfg = load_upstream_config(cfg_path)
     if 'model' not in cfg:
         raise KeyError(f'cfg_path {cfg_path!r} has no "model" in its config')
     if model_overrides:
         cfg.merge_from_dict(dict(model=model_overrides))
     model_cfg = cfg.model
+    if pretrained is True:
+        pretrained = _published_weights(cfg_path, cfg)
     with DefaultScope.overwrite_default_scope(model_scope(cfg, cfg_path)):
         model = ROOT_MODELS.build(model_cfg)
     if pretrained:
         from mmengine.runner import load_checkpoint
+        # fails here, with the key to override, if a URL is not in the cache
+        local_checkpoint_path(pretrained, override=(
+            f"pass pretrained='/local/path.pth' with cfg_path={cfg_path!r}"))
         load_checkpoint(model, pretrained, map_location='cpu', strict=True)
+        # the loaded weights must survive the Runner's init_weights()
+        model._is_init = True
     return model
 
 

@@ -1,5 +1,7 @@
 """Every MMRazor 1.x distillation config under configs/distill/{mmcls,mmdet,mmseg}
-builds and runs one real training step on a tiny batch.
+builds and runs one real training step on a tiny batch, which reports every distillation
+loss, changes the student (or, where the student is frozen, the connectors) and leaves a
+frozen teacher, BN statistics included, as it was.
 
 Teacher checkpoints are dropped (the configs point at local files one downloads once).
 To keep the full-size models cheap on a CPU, inputs are small (CIFAR 32x32,
@@ -24,9 +26,11 @@ from ..conftest import REPO_ROOT
 
 DISTILL_ROOT = osp.join(REPO_ROOT, 'configs', 'distill')
 TASKS = ('mmcls', 'mmdet', 'mmseg')
+# an algorithm's datasets/ folder holds dataset configs its configs inherit (CRD)
 CONFIGS = sorted(
     path for task in TASKS
-    for path in glob.glob(osp.join(DISTILL_ROOT, task, '**', '*.py'), recursive=True))
+    for path in glob.glob(osp.join(DISTILL_ROOT, task, '**', '*.py'), recursive=True)
+    if 'datasets' not in osp.relpath(path, DISTILL_ROOT).split(osp.sep))
 DATA_FREE = ('DataFreeDistillation', 'DAFLDataFreeDistillation')
 BATCH_SIZE = 2
 
@@ -159,8 +163,40 @@ def test_distill_config_builds_and_trains_one_step(path):
             model.student_iter = 1
         model.train()
         optim_wrapper = _optim_wrapper(model, cfg)
+        student, teacher = _snapshot(model.student), _snapshot(_teacher(model))
+        connectors = _snapshot(model.distiller.connectors)
         log_vars = model.train_step(_batch(path), optim_wrapper)
     missing = _expected_keys(cfg.model) - set(log_vars)
     assert not missing, f'missing distillation losses {missing}; got {sorted(log_vars)}'
     for key, value in log_vars.items():
         assert torch.isfinite(torch.as_tensor(value)).all(), f'{key} = {value}'
+    student_changed = _changed(model.student, student)
+    if getattr(model, 'student_trainable', True):
+        assert student_changed, 'the train step changed no student parameter'
+    else:  # e.g. factor transfer's pre-training: only the paraphraser learns
+        assert not student_changed, f'student_trainable=False, yet {student_changed} changed'
+        assert _changed(model.distiller.connectors, connectors), 'nothing learnt'
+    if not getattr(model, 'teacher_trainable', False):
+        # parameters and buffers (BN statistics): a frozen teacher is left as it was
+        teacher_changed = _changed(_teacher(model), teacher, buffers=True)
+        assert not teacher_changed, f'the frozen teacher changed: {teacher_changed[:5]}'
+
+
+def _teacher(model: torch.nn.Module):
+    """The teacher(s) of an algorithm; None for self-distillation."""
+    return getattr(model, 'teachers', None) or getattr(model, 'teacher', None)
+
+
+def _snapshot(module) -> Dict[str, torch.Tensor]:
+    if module is None:
+        return {}
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _changed(module, before: Dict[str, torch.Tensor], buffers: bool = False) -> List[str]:
+    """Names of the parameters (and buffers) of ``module`` that differ from ``before``."""
+    if module is None:
+        return []
+    names = (dict(module.state_dict()) if buffers else
+             {k: v for k, v in module.named_parameters()})
+    return [k for k, v in names.items() if not torch.equal(v, before[k])]

@@ -6,6 +6,7 @@ the upstream package was fixed and the matching shim can be deleted.
 import pickle
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -13,6 +14,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import TRANSFORMS as ROOT_TRANSFORMS
 from mmengine.runner import CheckpointLoader
+from mmengine.runner.checkpoint import load_from_local
 
 from mmrazor.utils.compat import MMCLS_RENAMED, apply_compat_fixes
 
@@ -22,7 +24,9 @@ def _runner_like_checkpoint(path):
     history = HistoryBuffer()
     history.update(1.0)
     torch.save({'state_dict': {'w': torch.ones(2)},
-                'message_hub': {'log_scalars': {'loss': history}}}, path)
+                'message_hub': {'log_scalars': {'loss': history},
+                                'runtime_info': {'best_score': np.float64(0.5),
+                                                 'counts': np.arange(3)}}}, path)
 
 
 def test_upstream_torch_refuses_mmengine_checkpoints(tmp_path):
@@ -30,14 +34,23 @@ def test_upstream_torch_refuses_mmengine_checkpoints(tmp_path):
     _runner_like_checkpoint(path)
     with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
         torch.load(path)
+    with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
+        load_from_local(str(path), map_location='cpu')  # MMEngine's own local loader
 
 
-def test_mmengine_loader_reads_runner_checkpoints_after_fix(tmp_path):
+def test_mmengine_loader_reads_runner_checkpoints_weights_only_after_fix(tmp_path):
     apply_compat_fixes()
     path = tmp_path / 'epoch_1.pth'
     _runner_like_checkpoint(path)
     ckpt = CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))
+    assert ckpt['message_hub']['log_scalars']['loss'].current() == 1.0
+    assert ckpt['message_hub']['runtime_info']['best_score'] == 0.5
+    assert ckpt['message_hub']['runtime_info']['counts'].tolist() == [0, 1, 2]
+    # anything beyond the Runner's own types is still refused (weights_only=True)
+    torch.save({'state_dict': {}, 'meta': {'cls': Config}}, tmp_path / 'other.pth')
+    with pytest.raises(pickle.UnpicklingError, match='mmengine.config.config.Config'):
+        CheckpointLoader.load_checkpoint(str(tmp_path / 'other.pth'))
     with pytest.raises(FileNotFoundError, match='does not exist'):
         CheckpointLoader.load_checkpoint(str(tmp_path / 'missing.pth'))
 

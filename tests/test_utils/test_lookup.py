@@ -74,6 +74,19 @@ def test_closest_names_prefers_similar_then_suffix_and_caps_the_count():
     assert closest_names('xyz', names) == []
 
 
+def test_closest_names_options_for_registry_names():
+    names = ['ResNet', 'mmpretrain.ResNet', 'mmdet.ResNet', 'mmpretrain.ResNeXt', 'VGG']
+    assert closest_names('RESNET', names) == []  # case matters by default
+    # similar names first, then those ending in '.resnet'
+    assert closest_names('RESNET', names, ignore_case=True) == [
+        'ResNet', 'mmdet.ResNet', 'mmpretrain.ResNet']
+    # a name in another scope finds every scope's same-named entry
+    assert closest_names('mmseg.resnet', names, ignore_case=True, last_component=True) == [
+        'ResNet', 'mmpretrain.ResNet', 'mmdet.ResNet', 'mmpretrain.ResNeXt']
+    assert closest_names('Resnet', names, n=1, ignore_case=True,
+                         last_component=True) == ['ResNet']
+
+
 def test_import_object_returns_owner_name_and_object():
     assert import_object('torch.nn.functional.relu') == (F, 'relu', F.relu)
     owner, name, obj = import_object('mmrazor.models.algorithms.base.BaseAlgorithm.loss')

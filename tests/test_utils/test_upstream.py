@@ -51,7 +51,7 @@ def test_pretrained_local_checkpoint_is_loaded(tmp_path):
 
 
 def test_pretrained_true_is_refused():
-    with pytest.raises(ValueError, match='never downloads'):
+    with pytest.raises(ValueError, match='publishes no weights'):
         build_model_from_cfg_path(STUDENT_CFG, pretrained=True)
 
 

@@ -15,6 +15,8 @@ from typing import Dict
 
 import torch
 
+from mmrazor.utils.weights import load_weights
+
 PREFIX = 'architecture.'
 
 
@@ -40,8 +42,8 @@ def main() -> None:
     args = parser.parse_args()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
-    # Checkpoints written by our own Runner: trusted (see mmrazor/utils/compat).
-    checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=False)
+    # weights only, with the Runner's own types allowed (mmrazor/utils/weights.py)
+    checkpoint = load_weights(args.checkpoint, map_location='cpu')
     student = extract_student(checkpoint)
     out_dir = osp.dirname(osp.abspath(args.output))
     os.makedirs(out_dir, exist_ok=True)

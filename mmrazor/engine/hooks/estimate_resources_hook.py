@@ -13,8 +13,8 @@ class EstimateResourcesHook(Hook):
     """Estimate and log the model's resources when training starts, then periodically.
 
     For an mmrazor algorithm the estimate is of its ``architecture``: the model that is
-    deployed (a distillation teacher or a generator is not part of it), at the current
-    width of any dynamic op.
+    deployed (a distillation teacher or a generator is not part of it), each layer at
+    the width it computes with now.
 
     Args:
         interval (int): Estimate again every ``interval`` epochs (``by_epoch``) or

@@ -25,7 +25,7 @@ def disable_inplace(module: nn.Module) -> None:
 class BaseAlgorithm(BaseModel):
     """An MMEngine model that holds the upstream model as ``architecture``.
 
-    Compression algorithms (distillation, pruning, NAS, quantization) subclass it and
+    Compression algorithms (the distillation algorithms, so far) subclass it and
     change ``loss`` / ``train_step``; this base runs the architecture unchanged, so a
     plain config can train any upstream model through it.
 

@@ -11,7 +11,6 @@ Example (logits KD)::
             preds_S=dict(from_student=True, recorder='fc'),
             preds_T=dict(from_student=False, recorder='fc'))))
 """
-import difflib
 import inspect
 from typing import Any, Dict, List, Optional, Union
 
@@ -21,6 +20,7 @@ import torch.nn as nn
 from mmrazor.models.task_modules.delivery import DistillDeliveryManager
 from mmrazor.models.task_modules.recorder import RecorderManager
 from mmrazor.registry import MODELS
+from mmrazor.utils.lookup import closest_names
 
 from .base_distiller import BaseDistiller
 
@@ -31,9 +31,8 @@ MAPPING_KEYS = ('recorder', 'from_student', 'record_idx', 'data_idx', 'connector
 
 def _closest(name: str, valid: List[str]) -> str:
     """`` (did you mean 'x'?)`` for the valid name most like ``name``, ignoring case."""
-    by_lower = {v.lower(): v for v in valid}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
-    return f' (did you mean {by_lower[close[0]]!r}?)' if close else ''
+    close = closest_names(name, valid, n=1, ignore_case=True)
+    return f' (did you mean {close[0]!r}?)' if close else ''
 
 
 @MODELS.register_module()

@@ -23,8 +23,11 @@ class DKDLoss(nn.Module):
         tau (float): The temperature. Defaults to 1.0.
         alpha (float): The weight of TCKD. Defaults to 1.0.
         beta (float): The weight of NCKD. Defaults to 1.0.
-        reduction (str): How ``F.kl_div`` reduces each term: ``'none'``,
-            ``'batchmean'``, ``'sum'`` or ``'mean'``. Defaults to 'batchmean'.
+        reduction (str): How the per-sample losses ``alpha * TCKD + beta * NCKD``
+            (each KL summed over its classes) are reduced: ``'none'`` (shape (N,)),
+            ``'sum'``, ``'batchmean'`` (sum / N) or ``'mean'`` (sum / (N * C), the
+            mean over the logits, as ``F.kl_div``'s ``'mean'``). Defaults to
+            'batchmean'.
         loss_weight (float): The loss's weight. Defaults to 1.0.
     """
 
@@ -50,7 +53,19 @@ class DKDLoss(nn.Module):
         gt_mask = F.one_hot(gt_labels, preds_S.shape[1]).to(preds_S.dtype)
         tckd = self._tckd_loss(preds_S, preds_T, gt_mask)
         nckd = self._nckd_loss(preds_S, preds_T, gt_mask)
-        return self.loss_weight * (self.alpha * tckd + self.beta * nckd)
+        return self.loss_weight * self._reduce(self.alpha * tckd + self.beta * nckd,
+                                               preds_S.numel())
+
+    def _reduce(self, per_sample: torch.Tensor, num_logits: int) -> torch.Tensor:
+        """Reduce the (N,) per-sample losses; TCKD (2 classes) and NCKD (C classes)
+        are summed per sample first, so every reduction treats them alike."""
+        if self.reduction == 'none':
+            return per_sample
+        if self.reduction == 'sum':
+            return per_sample.sum()
+        if self.reduction == 'batchmean':
+            return per_sample.sum() / per_sample.numel()
+        return per_sample.sum() / num_logits
 
     def _tckd_loss(self, preds_S: torch.Tensor, preds_T: torch.Tensor,
                    gt_mask: torch.Tensor) -> torch.Tensor:
@@ -74,4 +89,5 @@ class DKDLoss(nn.Module):
         return torch.cat([target, (probs * (1 - gt_mask)).sum(dim=1, keepdim=True)], dim=1)
 
     def _kl_loss(self, log_probs_S: torch.Tensor, probs_T: torch.Tensor) -> torch.Tensor:
-        return self.tau**2 * F.kl_div(log_probs_S, probs_T, reduction=self.reduction)
+        """``tau^2 * KL(T || S)`` of each sample, shape (N,)."""
+        return self.tau**2 * F.kl_div(log_probs_S, probs_T, reduction='none').sum(dim=1)

@@ -9,24 +9,28 @@ from mmrazor.registry import MODELS
 
 from .utils import check_shapes
 
-# The order of the tensors in the tuples made by the FBKD connectors.
-FIELDS = ('spatial_mask', 'channel_mask', 'channel_pool', 'spatial_pool', 'relation',
-          'feature')
+# The tensors in the tuples made by the FBKD connectors, in order.
+STUDENT_FIELDS = ('spatial_mask', 'channel_mask', 'channel_pool', 'spatial_pool',
+                  'relation', 'feature')
+TEACHER_FIELDS = ('spatial_mask', 'channel_mask', 'spatial_pool', 'relation', 'feature')
 
 
-def mask_l2_loss(feat_a: torch.Tensor, feat_b: torch.Tensor, spatial_mask: torch.Tensor,
-                 channel_mask: torch.Tensor) -> torch.Tensor:
-    """``sqrt(sum (a - b)^2 * M_s * M_c)``: the attention-masked L2 distance."""
-    return torch.sum((feat_a - feat_b)**2 * spatial_mask * channel_mask)**0.5
+def mask_l2_loss(feat_a: torch.Tensor, feat_b: torch.Tensor,
+                 spatial_mask: torch.Tensor) -> torch.Tensor:
+    """``sqrt(sum (a - b)^2 * M_s)``: the attention-masked L2 distance."""
+    return torch.sum((feat_a - feat_b)**2 * spatial_mask)**0.5
 
 
 @MODELS.register_module()
 class FBKDLoss(nn.Module):
     """The sum of four terms, each an L2 distance over the whole batch:
 
-    - attention-guided feature loss ``mask_l2_weight * sqrt(sum (F_T - F_S)^2 * M_s * M_c)``
-      with the spatial / channel masks ``M = (mask_S + mask_T) / 2`` (no gradient);
-    - ``channel_weight * ||pool_c(F_T) - pool_c(F_S)||`` (channel-pooled features);
+    - attention-guided feature loss ``mask_l2_weight * sqrt(sum (F_T - F_S)^2 * M_s)``
+      with the spatial mask ``M_s = (mask_S + mask_T) / 2`` (no gradient). As in
+      MMRazor 1.x and the paper's code, the channel masks are made by the connectors
+      but do not weight the loss;
+    - ``channel_weight * ||pool_c(F_T) - pool_c(F_S)||`` (channel-pooled features;
+      the teacher's is pooled here from ``F_T``);
     - ``spatial_weight * ||pool_s(F_T) - pool_s(F_S)||`` (spatially pooled features);
     - non-local loss ``nonloacl_weight * ||R_S - R_T||`` between the relation
       features. The teacher's relation comes from a trainable non-local block of the
@@ -59,25 +63,32 @@ class FBKDLoss(nn.Module):
                 channel_mask, channel_pool_adapt, spatial_pool_adapt, relation_adapt,
                 feature_adapt).
             t_input (Tuple[torch.Tensor, ...]): The teacher connector's (spatial_mask,
-                channel_mask, channel_pool, spatial_pool, relation, feature).
+                channel_mask, spatial_pool, relation, feature).
         """
-        for name, inputs in (('s_input', s_input), ('t_input', t_input)):
-            if len(inputs) != len(FIELDS):
-                raise ValueError(f'FBKDLoss: {name} must hold {len(FIELDS)} tensors '
-                                 f'{FIELDS}, got {len(inputs)}')
-        for i, field in enumerate(FIELDS):
-            check_shapes('FBKDLoss', f's_input[{i}] ({field})', s_input[i],
-                         f't_input[{i}] ({field})', t_input[i])
+        for name, inputs, fields in (('s_input', s_input, STUDENT_FIELDS),
+                                     ('t_input', t_input, TEACHER_FIELDS)):
+            if len(inputs) != len(fields):
+                raise ValueError(f'FBKDLoss: {name} must hold {len(fields)} tensors '
+                                 f'{fields}, got {len(inputs)}')
         s_spatial_mask, s_channel_mask, s_channel_pool, s_spatial_pool, s_relation, \
             s_feat = s_input
-        t_relation = t_input[4]
-        t_spatial_mask, t_channel_mask, t_channel_pool, t_spatial_pool, _, t_feat = (
+        t_relation = t_input[3]
+        t_spatial_mask, t_channel_mask, t_spatial_pool, _, t_feat = (
             t.detach() for t in t_input)
+        t_channel_pool = t_feat.mean(dim=(2, 3))
+        for field, s_tensor, t_tensor in (
+                ('spatial_mask', s_spatial_mask, t_spatial_mask),
+                ('channel_mask', s_channel_mask, t_channel_mask),
+                ('channel_pool', s_channel_pool, t_channel_pool),
+                ('spatial_pool', s_spatial_pool, t_spatial_pool),
+                ('relation', s_relation, t_relation), ('feature', s_feat, t_feat)):
+            t_name = (f't_input[{TEACHER_FIELDS.index(field)}] ({field})'
+                      if field in TEACHER_FIELDS else 'the channel pool of t_input[4]')
+            check_shapes('FBKDLoss', f's_input[{STUDENT_FIELDS.index(field)}] ({field})',
+                         s_tensor, t_name, t_tensor)
 
         spatial_mask = ((s_spatial_mask + t_spatial_mask) / 2).detach()
-        channel_mask = ((s_channel_mask + t_channel_mask) / 2).detach()
-        loss = self.mask_l2_weight * mask_l2_loss(t_feat, s_feat, spatial_mask,
-                                                  channel_mask)
+        loss = self.mask_l2_weight * mask_l2_loss(t_feat, s_feat, spatial_mask)
         loss = loss + self.channel_weight * torch.dist(t_channel_pool, s_channel_pool)
         loss = loss + self.spatial_weight * torch.dist(t_spatial_pool, s_spatial_pool)
         loss = loss + self.nonloacl_weight * torch.dist(s_relation, t_relation, p=2)

@@ -2,8 +2,8 @@
 
 MMEngine's ``MMDistributedDataParallel.train_step`` synchronises gradients only for a
 single ``forward(mode='loss')`` run through DDP. Algorithms that override
-``train_step`` (data-free distillation's generator and student phases, NAS sandwich
-rules, ...) call their submodules directly, so DDP never sees their backward passes.
+``train_step`` (data-free distillation's generator and student phases) call their
+submodules directly, so DDP never sees their backward passes.
 MMRazor 1.x wrote one ``*DDP`` class per algorithm repeating its ``train_step``;
 :class:`AlgorithmDDP` instead averages the gradients of each optimizer right before
 it steps, whatever the algorithm does in between.
@@ -34,8 +34,8 @@ class AlgorithmDDP(MMDistributedDataParallel):
     ``all_reduce`` per step and gradient dtype/device). Hence gradient accumulation,
     clipping and ``AmpOptimWrapper`` (inf/nan reach every rank, so all ranks skip
     together) see the averaged gradients. Each step also checks that every rank
-    has gradients for the same number of parameters (e.g. a NAS subnet sampled
-    differently per rank) and raises ``RuntimeError`` otherwise.
+    has gradients for the same number of parameters (e.g. a branch taken on some
+    ranks only) and raises ``RuntimeError`` otherwise.
 
     Parameters are broadcast from rank 0 when DDP is built. Buffers (BN running
     statistics) are not broadcast in the custom path, as with MMEngine's default

@@ -3,20 +3,24 @@
 Each fix is narrow, idempotent and has a test that fails once the upstream bug is
 gone (``tests/test_utils/test_compat.py``), so it can then be deleted.
 
-* :mod:`.checkpoint` - MMEngine 0.10 checkpoints on torch >= 2.6 (``weights_only``).
+* :mod:`.checkpoint` - MMEngine 0.10 checkpoints on torch >= 2.6 (``weights_only``), and
+  checkpoint URLs resolved offline (:mod:`mmrazor.utils.weights`).
 * :mod:`.mmcls` - MMRazor 1.x configs name mmcls, whose successor is mmpretrain.
 * :mod:`.distributed` - MMEngine's pytorch launcher assumes CUDA; we train on gloo/CPU.
+* :mod:`.editable_install` - MMEngine misses ``pkg::`` configs of editable installs.
 """
-from .checkpoint import trust_local_checkpoints
+from .checkpoint import install_checkpoint_loaders
 from .distributed import allow_cpu_distributed
+from .editable_install import locate_editable_packages
 from .mmcls import MMCLS_RENAMED, install_mmcls_alias
 
-__all__ = ['apply_compat_fixes', 'trust_local_checkpoints', 'install_mmcls_alias',
-           'allow_cpu_distributed', 'MMCLS_RENAMED']
+__all__ = ['apply_compat_fixes', 'install_checkpoint_loaders', 'install_mmcls_alias',
+           'allow_cpu_distributed', 'locate_editable_packages', 'MMCLS_RENAMED']
 
 
 def apply_compat_fixes() -> None:
     """Apply all fixes (cheap to call again)."""
-    trust_local_checkpoints()
+    install_checkpoint_loaders()
     install_mmcls_alias()
     allow_cpu_distributed()
+    locate_editable_packages()

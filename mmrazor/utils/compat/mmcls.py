@@ -1,10 +1,14 @@
 """Run MMRazor 1.x configs written for mmcls 1.x on mmpretrain, its successor.
 
 mmcls 1.x cannot be installed beside mmcv 2.1 (see docs/en/get_started.md); mmpretrain
-is the same project renamed. Three aliases make old configs run unchanged:
+is the same project renamed. Four aliases make old configs run unchanged:
 
 * config paths: ``mmcls::resnet/resnet18_8xb32_in1k.py`` and ``_base_ = ['mmcls::...']``
   load mmpretrain's file of the same path;
+* renamed config files: mmpretrain, mmdet 3.x and mmseg 1.x renamed config files that
+  MMRazor 1.x's configs name (``mmdet::faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py`` is
+  ``faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py``); :data:`CONFIG_RENAMED` maps them,
+  for ``_base_`` and for ``cfg_path``;
 * registry scope: ``_scope_='mmcls'``, ``default_scope='mmcls'`` and
   ``type='mmcls.ResNet'`` find mmpretrain's registries; renamed classes are mapped by
   :data:`MMCLS_RENAMED`;
@@ -28,7 +32,86 @@ MMCLS_RENAMED: Dict[str, str] = {
     'PackClsInputs': 'PackInputs',
     'ClsVisualizer': 'UniversalVisualizer',
 }
+# Upstream config files named in MMRazor 1.x's configs (and docs/tests) under the name
+# they had then -> the name mmpretrain 1.2 / mmdet 3.3 / mmseg 1.2 ship them under.
+# tests/test_utils/test_mmcls_renames.py checks that every target exists and no old
+# name does.
+CONFIG_RENAMED: Dict[str, str] = {
+    # mmcls 1.x -> mmpretrain: the "_pt-" (pretrain) tag was dropped
+    'mmcls::deit/deit-base_pt-16xb64_in1k.py': 'mmcls::deit/deit-base_16xb64_in1k.py',
+    'mmcls::deit/deit-base-distilled_pt-16xb64_in1k.py':
+    'mmcls::deit/deit-base-distilled_16xb64_in1k.py',
+    'mmcls::deit/deit-small_pt-4xb256_in1k.py': 'mmcls::deit/deit-small_4xb256_in1k.py',
+    'mmcls::deit/deit-tiny_pt-4xb256_in1k.py': 'mmcls::deit/deit-tiny_4xb256_in1k.py',
+    'mmcls::vision_transformer/vit-base-p16_pt-64xb64_in1k-224.py':
+    'mmcls::vision_transformer/vit-base-p16_64xb64_in1k.py',
+    # mmdet 2.x names -> mmdet 3.x: model names hyphenated, "mstrain" -> "ms",
+    # "8x8" -> "8xb8"
+    'mmdet::faster_rcnn/faster_rcnn_r50_fpn_1x_coco.py':
+    'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+    'mmdet::faster_rcnn/faster_rcnn_r50_fpn_2x_coco.py':
+    'mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py',
+    'mmdet::faster_rcnn/faster_rcnn_r101_fpn_1x_coco.py':
+    'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py',
+    'mmdet::faster_rcnn/faster_rcnn_r101_fpn_2x_coco.py':
+    'mmdet::faster_rcnn/faster-rcnn_r101_fpn_2x_coco.py',
+    'mmdet::_base_/models/faster_rcnn_r50_fpn.py':
+    'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
+    'mmdet::_base_/models/mask_rcnn_r50_fpn.py': 'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
+    'mmdet::mask_rcnn/mask_rcnn_r50_fpn_1x_coco.py':
+    'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+    'mmdet::retinanet/retinanet_x101_64x4d_fpn_1x_coco.py':
+    'mmdet::retinanet/retinanet_x101-64x4d_fpn_1x_coco.py',
+    'mmdet::retinanet/retinanet_x101_64x4d_fpn_2x_coco.py':
+    'mmdet::retinanet/retinanet_x101-64x4d_fpn_2x_coco.py',
+    'mmdet::gfl/gfl_r101_fpn_mstrain_2x_coco.py': 'mmdet::gfl/gfl_r101_fpn_ms-2x_coco.py',
+    'mmdet::gfl/gfl_r50_fpn_mstrain_2x_coco.py': 'mmdet::gfl/gfl_r50_fpn_ms-2x_coco.py',
+    'mmdet::fcos/fcos_x101_64x4d_fpn_gn-head_mstrain_640-800_2x_coco.py':
+    'mmdet::fcos/fcos_x101-64x4d_fpn_gn-head_ms-640-800-2x_coco.py',
+    'mmdet::swin/mask_rcnn_swin-s-p4-w7_fpn_fp16_ms-crop-3x_coco.py':
+    'mmdet::swin/mask-rcnn_swin-s-p4-w7_fpn_amp-ms-crop-3x_coco.py',
+    'mmdet::swin/mask_rcnn_swin-t-p4-w7_fpn_1x_coco.py':
+    'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py',
+    'mmdet::reppoints/reppoints_moment_r50_fpn_gn-neck+head_2x_coco.py':
+    'mmdet::reppoints/reppoints-moment_r50_fpn-gn_head-gn_2x_coco.py',
+    'mmdet::reppoints/reppoints_moment_x101_fpn_dconv_c3-c5_gn-neck+head_2x_coco.py':
+    'mmdet::reppoints/reppoints-moment_x101-dconv-c3-c5_fpn-gn_head-gn_2x_coco.py',
+    'mmdet::yolox/yolox_s_8x8_300e_coco.py': 'mmdet::yolox/yolox_s_8xb8-300e_coco.py',
+    # mmseg 0.x names -> mmseg 1.x: "<crop>_<iters>_<data>" -> "<gpus>xb<bs>-<iters>_
+    # <data>-<crop>"
+    'mmseg::pspnet/pspnet_r18-d8_512x1024_80k_cityscapes.py':
+    'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py',
+    'mmseg::pspnet/pspnet_r101-d8_512x1024_80k_cityscapes.py':
+    'mmseg::pspnet/pspnet_r101-d8_4xb2-80k_cityscapes-512x1024.py',
+    'mmseg::pspnet/pspnet_r50-d8_512x1024_80k_cityscapes.py':
+    'mmseg::pspnet/pspnet_r50-d8_4xb2-80k_cityscapes-512x1024.py',
+    'mmseg::point_rend/pointrend_r50_512x1024_80k_cityscapes.py':
+    'mmseg::point_rend/pointrend_r50_4xb2-80k_cityscapes-512x1024.py',
+    'mmseg::deeplabv3/deeplabv3_r50-d8_512x1024_80k_cityscapes.py':
+    'mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py',
+}
 _installed = False
+_renames_installed = False
+
+
+def renamed_config_path(cfg_path: str) -> str:
+    """The name upstream ships ``'pkg::path.py'`` under today (itself if unchanged)."""
+    return CONFIG_RENAMED.get(cfg_path, cfg_path)
+
+
+def install_config_renames() -> None:
+    """Make MMEngine's ``_base_ = ['pkg::...']`` read :data:`CONFIG_RENAMED` (idempotent)."""
+    global _renames_installed
+    if _renames_installed:
+        return
+    from mmengine.config import config as config_module
+    split_package_path = config_module._get_package_and_cfg_path
+
+    def get_package_and_cfg_path(cfg_path: str):
+        return split_package_path(renamed_config_path(cfg_path))
+
+    config_module._get_package_and_cfg_path = get_package_and_cfg_path
+    _renames_installed = True
 
 
 class _ModuleAliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -75,8 +158,10 @@ class ScopeAliasRegistry(Registry):
 
 
 def install_mmcls_alias() -> None:
-    """Install the three aliases if mmpretrain is installed (cheap to call again)."""
+    """Install the config renames, and the mmcls aliases if mmpretrain is installed
+    (cheap to call again)."""
     global _installed
+    install_config_renames()
     if _installed or importlib.util.find_spec(TARGET) is None:
         return
     from mmengine.config import utils as config_utils

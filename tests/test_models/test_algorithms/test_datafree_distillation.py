@@ -161,3 +161,29 @@ def test_teacher_checkpoint_and_config_errors(tmp_path):
         _algo(teacher=dict(build_cfg=build_cfg, trainable=True))
     with pytest.raises(KeyError, match='needs "build_cfg"'):
         _algo(teacher=dict(build_cfg=build_cfg, ckpt=path))
+
+
+@pytest.mark.parametrize('student_train_first', [False, True])
+def test_dafl_student_train_first_orders_the_updates(student_train_first):
+    """Generator first (DAFL): the student learns twice on the batch the generator was
+    just updated on. Student first: it learns on fresh batches of the generator before
+    its update, and the generator is then updated on a batch of its own."""
+    algo = _algo('DAFLDataFreeDistillation', student_iter=2,
+                 student_train_first=student_train_first)
+    initial = algo.generator.linear.weight.detach().clone()
+    generated, student_runs = [], []
+    algo.generator.register_forward_hook(
+        lambda module, args, out: generated.append(out.detach().clone()))
+    algo.student.register_forward_pre_hook(lambda module, args: student_runs.append(
+        (torch.equal(algo.generator.linear.weight, initial), args[0].detach().clone())))
+    algo.train_step(grey_batch(), _optim(algo))
+    assert not torch.equal(algo.generator.linear.weight, initial)
+    generator_was_initial = [before for before, _ in student_runs]
+    student_inputs = [images for _, images in student_runs]
+    if student_train_first:
+        assert generator_was_initial == [True, True] and len(generated) == 3
+        assert all(torch.equal(x, y) for x, y in zip(student_inputs, generated[:2]))
+        assert not torch.equal(generated[0], generated[1])
+    else:
+        assert generator_was_initial == [False, False] and len(generated) == 1
+        assert all(torch.equal(x, generated[0]) for x in student_inputs)

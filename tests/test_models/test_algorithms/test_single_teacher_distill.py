@@ -76,7 +76,7 @@ def test_teacher_ckpt_mismatch_reports_keys(tmp_path):
 
 @pytest.mark.parametrize('ckpt, error', [
     ('/no/such/teacher.pth', FileNotFoundError),
-    ('https://download.openmmlab.com/x.pth', ValueError),
+    ('https://download.openmmlab.com/x.pth', FileNotFoundError),  # not cached
 ])
 def test_teacher_ckpt_bad_paths(ckpt, error):
     with pytest.raises(error, match='teacher_ckpt'):

@@ -38,7 +38,8 @@ def test_all_connectors_are_registered_and_exported():
 
 def test_convmodule_connector_equals_conv_and_bn():
     connector = MODELS.build(dict(type='mmrazor.ConvModuleConnector', in_channel=8,
-                                  out_channel=16, norm_cfg=dict(type='BN')))
+                                  out_channel=16, norm_cfg=dict(type='BN'),
+                                  act_cfg=None))
     conv, bn = connector.conv_module.conv, connector.conv_module.bn
     assert conv.bias is None  # bias='auto' with a norm
     nn.init.normal_(bn.weight)
@@ -54,6 +55,19 @@ def test_convmodule_connector_equals_conv_and_bn():
     assert torch.allclose(out, expected, atol=1e-5)
     out.sum().backward()
     assert _grads(connector)
+
+
+def test_convmodule_connector_defaults_to_relu_like_mmrazor():
+    x = torch.randn(2, 4, 5, 5)
+    relu = MODELS.build(dict(type='ConvModuleConnector', in_channel=4, out_channel=6))
+    assert isinstance(relu.conv_module.activate, nn.ReLU)
+    conv = relu.conv_module.conv
+    assert torch.allclose(relu(x), F.relu(F.conv2d(x, conv.weight, conv.bias)), atol=1e-6)
+    linear = MODELS.build(dict(type='ConvModuleConnector', in_channel=4, out_channel=6,
+                               act_cfg=None))
+    linear.load_state_dict(relu.state_dict())
+    assert not linear.conv_module.with_activation
+    assert linear(x).min() < 0 <= relu(x).min()
 
 
 def test_convmodule_connector_arguments():
@@ -81,6 +95,20 @@ def test_torch_connectors():
     conv = TorchNNConnector('Conv2d', dict(in_channels=3, out_channels=5, kernel_size=1))
     conv(x).sum().backward()
     assert _grads(conv)
+
+
+def test_torch_connectors_default_to_no_arguments():
+    x = torch.randn(2, 3, 8, 8)
+    assert torch.equal(TorchFunctionalConnector(function_name='relu')(x), F.relu(x))
+    assert torch.equal(TorchNNConnector(module_name='ReLU')(x), F.relu(x))
+    with pytest.raises(ValueError, match="TorchFunctionalConnector needs function_name, "
+                                         'the name of a function of torch.nn.functional, '
+                                         "e.g. function_name='avg_pool2d'"):
+        TorchFunctionalConnector()
+    with pytest.raises(ValueError, match="TorchNNConnector needs module_name, the name of "
+                                         "a module class of torch.nn, e.g. "
+                                         "module_name='AvgPool2d'"):
+        MODELS.build(dict(type='TorchNNConnector'))
 
 
 def test_torch_connectors_reject_unknown_names():
@@ -161,22 +189,49 @@ def test_fbkd_connectors_feed_fbkd_loss(mode):
     kwargs = dict(in_channels=8, reduction=2, mode=mode, sub_sample=True,
                   maxpool_stride=2)
     student, teacher = FBKDStudentConnector(**kwargs), FBKDTeacherConnector(**kwargs)
-    s_feat = torch.randn(2, 8, 6, 6, requires_grad=True)
-    t_feat = torch.randn(2, 8, 6, 6)
+    s_feat = torch.randn(2, 8, 8, 8, requires_grad=True)
+    t_feat = torch.randn(2, 8, 8, 8)
     s_out, t_out = student(s_feat), teacher(t_feat)
-    shapes = [(2, 1, 6, 6), (2, 8, 1, 1), (2, 8), (2, 1, 6, 6), (2, 8, 6, 6), (2, 8, 6, 6)]
-    assert [tuple(t.shape) for t in s_out] == shapes
-    assert [tuple(t.shape) for t in t_out] == shapes
-    assert torch.allclose(t_out[0].sum(dim=(1, 2, 3)), torch.full((2, ), 36.))
+    assert [tuple(t.shape) for t in s_out] == [(2, 1, 8, 8), (2, 8, 1, 1), (2, 8),
+                                               (2, 1, 8, 8), (2, 8, 8, 8), (2, 8, 8, 8)]
+    assert [tuple(t.shape) for t in t_out] == [(2, 1, 8, 8), (2, 8, 1, 1), (2, 1, 8, 8),
+                                               (2, 8, 8, 8), (2, 8, 8, 8)]
+    assert torch.allclose(t_out[0].sum(dim=(1, 2, 3)), torch.full((2, ), 64.))
     assert torch.allclose(t_out[1].sum(dim=(1, 2, 3)), torch.full((2, ), 8.))
-    assert t_out[5] is t_feat
-    assert torch.allclose(t_out[2], t_feat.mean(dim=(2, 3)))
+    assert t_out[4] is t_feat
+    assert torch.allclose(t_out[2], t_feat.mean(dim=1, keepdim=True))
     FBKDLoss()(s_out, t_out).backward()
     assert s_feat.grad is not None
     for layer in (student.channel_wise_adaptation, student.spatial_wise_adaptation,
                   student.adaptation_layers, student.non_local_adaptation):
         assert _grads(layer)
-    assert teacher.non_local.conv_out.bn.weight.grad is not None
+    assert teacher.teacher_non_local.conv_out.bn.weight.grad is not None
+
+
+def test_fbkd_connectors_keep_mmrazor_names_and_identity_start():
+    student, teacher = FBKDStudentConnector(8), FBKDTeacherConnector(8)
+    assert any(k.startswith('student_non_local.') for k in student.state_dict())
+    assert any(k.startswith('teacher_non_local.') for k in teacher.state_dict())
+    x = torch.randn(2, 8, 4, 4)
+    # zeros_init=True (the default): the non-local block starts as the identity
+    assert torch.equal(teacher(x)[3], x)
+    moved = FBKDTeacherConnector(8, zeros_init=False)(x)[3]
+    assert not torch.allclose(moved, x)
+    no_norm = FBKDTeacherConnector(8, norm_cfg=None)
+    assert no_norm.non_local.conv_out.norm_cfg is None
+
+
+@pytest.mark.parametrize('mode', ['gaussian', 'dot_product'])
+def test_fbkd_sub_sample_pools_by_two_then_maxpool_stride(mode):
+    """As in MMRazor 1.x: mmcv's 2x2 pooling, then ``maxpool_stride``."""
+    x = torch.randn(1, 8, 16, 16)
+    for sub_sample, stride, keys in ((False, 4, 256), (True, 2, 16), (True, 4, 4)):
+        block = FBKDStudentConnector(8, mode=mode, sub_sample=sub_sample,
+                                     maxpool_stride=stride).non_local
+        assert block.g(x).flatten(2).shape[-1] == keys
+        phi = getattr(block, 'phi', nn.Identity())  # gaussian: none without sub_sample
+        assert phi(x).flatten(2).shape[-1] == keys
+        assert block(x).shape == x.shape
 
 
 def test_fbkd_connector_rejects_unknown_mode():

@@ -56,6 +56,17 @@ def test_activation_loss_matches_formula(norm_type):
     assert F_T.grad is not None
 
 
+@pytest.mark.parametrize('loss_fn', [OnehotLikeLoss(), InformationEntropyLoss(),
+                                     ActivationLoss(norm_type='norm')],
+                         ids=lambda loss: type(loss).__name__)
+def test_losses_in_float32_match_float64(loss_fn):
+    """Training runs in float32: each loss must give the float64 value checked above."""
+    T = logits(4, 5, seed=4)
+    in_float32 = loss_fn(T.float())
+    assert in_float32.dtype == torch.float32
+    assert in_float32.item() == pytest.approx(loss_fn(T).item(), rel=1e-5)
+
+
 def test_activation_loss_rejects_unknown_norm_type():
     with pytest.raises(ValueError, match=r"ActivationLoss: norm_type='l2' is not valid; "
                        r"valid values are \['abs', 'norm'\]"):

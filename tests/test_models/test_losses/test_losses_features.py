@@ -1,4 +1,5 @@
-"""Feature distillation losses against formulas written out here in numpy (float64)."""
+"""Feature distillation losses against formulas written out here in numpy (float64);
+float32, the dtype training runs in, must give the same values."""
 import numpy as np
 import pytest
 import torch
@@ -92,44 +93,59 @@ def test_ft_loss_matches_formula():
     assert FTLoss(loss_weight=0.5)(S, T).item() == pytest.approx(0.5 * expected, rel=1e-12)
 
 
-def fbkd_inputs(seed: int) -> list:
-    """(spatial_mask, channel_mask, channel_pool, spatial_pool, relation, feature)."""
+def fbkd_inputs(seed: int) -> tuple:
+    """Student (spatial_mask, channel_mask, channel_pool, spatial_pool, relation,
+    feature) and teacher (spatial_mask, channel_mask, spatial_pool, relation, feature),
+    shaped as the FBKD connectors make them."""
     shapes = [(2, 1, 3, 3), (2, 4, 1, 1), (2, 4), (2, 1, 3, 3), (2, 4, 3, 3), (2, 4, 3, 3)]
-    tensors = [feats(*shape, seed=seed + i) for i, shape in enumerate(shapes)]
-    tensors[0], tensors[1] = tensors[0].abs(), tensors[1].abs()
-    return tensors
+    s_in = [feats(*shape, seed=seed + i) for i, shape in enumerate(shapes)]
+    t_in = [feats(*shape, seed=seed + 10 + i) for i, shape in enumerate(shapes)]
+    for tensors in (s_in, t_in):
+        tensors[0], tensors[1] = tensors[0].abs(), tensors[1].abs()
+    del t_in[2]  # the teacher connector gives no channel pool: the loss makes it
+    return s_in, t_in
 
 
 def test_fbkd_loss_matches_formula():
-    s_in, t_in = fbkd_inputs(20), fbkd_inputs(30)
+    s_in, t_in = fbkd_inputs(20)
     s, t = [x.numpy() for x in s_in], [x.numpy() for x in t_in]
-    spatial_mask, channel_mask = (s[0] + t[0]) / 2, (s[1] + t[1]) / 2
-    mask_l2 = np.sqrt(((t[5] - s[5])**2 * spatial_mask * channel_mask).sum())
-    channel = np.sqrt(((t[2] - s[2])**2).sum())
-    spatial = np.sqrt(((t[3] - s[3])**2).sum())
-    nonlocal_ = np.sqrt(((t[4] - s[4])**2).sum())
+    spatial_mask = (s[0] + t[0]) / 2  # the channel masks do not weight it (MMRazor 1.x)
+    mask_l2 = np.sqrt(((t[4] - s[5])**2 * spatial_mask).sum())
+    channel = np.sqrt(((t[4].mean(axis=(2, 3)) - s[2])**2).sum())
+    spatial = np.sqrt(((t[2] - s[3])**2).sum())
+    nonlocal_ = np.sqrt(((t[3] - s[4])**2).sum())
     expected = 2.0 * (1.0 * mask_l2 + 2.0 * channel + 3.0 * spatial + 4.0 * nonlocal_)
     loss = FBKDLoss(mask_l2_weight=1.0, channel_weight=2.0, spatial_weight=3.0,
                     nonloacl_weight=4.0, loss_weight=2.0)(tuple(s_in), tuple(t_in))
     assert loss.item() == pytest.approx(expected, rel=1e-12)
+    # the channel masks change nothing
+    t_in[1] = t_in[1] * 10
+    assert FBKDLoss(mask_l2_weight=1.0, channel_weight=2.0, spatial_weight=3.0,
+                    nonloacl_weight=4.0, loss_weight=2.0)(tuple(s_in), tuple(t_in)).item() \
+        == pytest.approx(expected, rel=1e-12)
 
 
 def test_fbkd_loss_trains_the_teacher_relation_only():
-    s_in = [x.requires_grad_() for x in fbkd_inputs(20)]
-    t_in = [x.requires_grad_() for x in fbkd_inputs(30)]
+    s_in, t_in = fbkd_inputs(20)
+    s_in = [x.requires_grad_() for x in s_in]
+    t_in = [x.requires_grad_() for x in t_in]
     FBKDLoss()(tuple(s_in), tuple(t_in)).backward()
     assert [x.grad is not None for x in s_in] == [False, False, True, True, True, True]
-    assert [x.grad is not None for x in t_in] == [False, False, False, False, True, False]
+    assert [x.grad is not None for x in t_in] == [False, False, False, True, False]
 
 
 def test_fbkd_loss_rejects_bad_tuples():
-    s_in = tuple(fbkd_inputs(0))
-    with pytest.raises(ValueError, match=r"FBKDLoss: t_input must hold 6 tensors \("
-                       r"'spatial_mask', .*'feature'\), got 5"):
-        FBKDLoss()(s_in, s_in[:5])
-    t_in = s_in[:5] + (feats(2, 4, 3, 2), )
+    s_in, t_in = (tuple(x) for x in fbkd_inputs(0))
+    with pytest.raises(ValueError, match=r"FBKDLoss: t_input must hold 5 tensors \("
+                       r"'spatial_mask', 'channel_mask', 'spatial_pool', .*'feature'\), "
+                       r'got 6'):
+        FBKDLoss()(s_in, s_in)
+    with pytest.raises(ValueError, match=r"FBKDLoss: s_input must hold 6 tensors .*got 5"):
+        FBKDLoss()(t_in, t_in)
+    t_in = t_in[:4] + (feats(2, 4, 3, 2), )
     with pytest.raises(ValueError, match=r'FBKDLoss: s_input\[5\] \(feature\) has shape '
-                       r'\(2, 4, 3, 3\) but t_input\[5\] \(feature\) has shape \(2, 4, 3, 2\)'):
+                       r'\(2, 4, 3, 3\) but t_input\[4\] \(feature\) has shape '
+                       r'\(2, 4, 3, 2\)'):
         FBKDLoss()(s_in, t_in)
 
 
@@ -167,3 +183,34 @@ def test_pkd_loss_rejects_mismatched_levels():
     S = feats(2, 3, 2, 2)
     with pytest.raises(ValueError, match='PKDLoss: preds_S has 2 levels but preds_T has 1'):
         PKDLoss()((S, S), (S, ))
+
+
+FLOAT32_CASES = {
+    'L1Loss': (L1Loss(), (2, 3, 2)),
+    'L2Loss': (L2Loss(mult=2.5), (3, 2, 2)),
+    'ABLoss': (ABLoss(), (2, 3, 2, 2)),
+    'ATLoss': (ATLoss(), (2, 3, 2, 3)),
+    'OFDLoss': (OFDLoss(), (2, 3, 2, 2)),
+    'FTLoss': (FTLoss(), (2, 3, 2, 2)),
+    'MGDLoss': (MGDLoss(), (2, 3, 2, 2)),
+    'PKDLoss': (PKDLoss(), (2, 3, 4, 4)),
+}
+
+
+@pytest.mark.parametrize('name', list(FLOAT32_CASES))
+def test_feature_losses_in_float32_match_their_float64_formula(name):
+    """Training runs in float32: each loss must give, in float32, the float64 value that
+    the formula tests above check against numpy."""
+    loss_fn, shape = FLOAT32_CASES[name]
+    S, T = feats(*shape, seed=40), feats(*shape, seed=41)
+    in_float32 = loss_fn(S.float(), T.float())
+    assert in_float32.dtype == torch.float32
+    assert in_float32.item() == pytest.approx(loss_fn(S, T).item(), rel=1e-5)
+
+
+def test_fbkd_loss_in_float32_matches_float64():
+    s_in, t_in = fbkd_inputs(20)
+    in_float32 = FBKDLoss()(tuple(x.float() for x in s_in), tuple(x.float() for x in t_in))
+    assert in_float32.dtype == torch.float32
+    assert in_float32.item() == pytest.approx(
+        FBKDLoss()(tuple(s_in), tuple(t_in)).item(), rel=1e-5)

@@ -1,4 +1,5 @@
-"""Logit distillation losses against formulas written out here in numpy (float64)."""
+"""Logit distillation losses against formulas written out here in numpy (float64, and
+float32, the dtype training runs in)."""
 import numpy as np
 import pytest
 import torch
@@ -13,10 +14,13 @@ from mmrazor.models.losses import (
     KLDivergence,
 )
 
+# float32 is what training runs in; float64 checks the formula to rounding error
+RTOL = {torch.float32: 1e-5, torch.float64: 1e-10}
 
-def logits(*shape: int, seed: int = 0) -> torch.Tensor:
+
+def logits(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed),
-                       dtype=torch.float64) * 2
+                       dtype=torch.float64).to(dtype) * 2
 
 
 def np_softmax(x: np.ndarray) -> np.ndarray:
@@ -32,18 +36,21 @@ def np_kl(p: np.ndarray, q: np.ndarray) -> float:
 
 # torch warns that 'mean' divides by the number of elements: that is the option's meaning.
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
 @pytest.mark.parametrize('reduction', ['batchmean', 'sum', 'mean', 'none'])
-def test_kl_divergence_matches_formula(reduction):
-    S, T = logits(3, 5, seed=1), logits(3, 5, seed=2)
+def test_kl_divergence_matches_formula(reduction, dtype):
+    S, T = logits(3, 5, seed=1, dtype=dtype), logits(3, 5, seed=2, dtype=dtype)
     tau = 3.0
     terms = np.zeros((3, 5))
     for n in range(3):
-        p_t, p_s = np_softmax(T[n].numpy() / tau), np_softmax(S[n].numpy() / tau)
+        p_t = np_softmax(T[n].double().numpy() / tau)
+        p_s = np_softmax(S[n].double().numpy() / tau)
         terms[n] = p_t * (np.log(p_t) - np.log(p_s))
     expected = {'batchmean': terms.sum() / 3, 'sum': terms.sum(), 'mean': terms.mean(),
                 'none': terms}[reduction] * tau**2 * 0.5
     loss = KLDivergence(tau=tau, reduction=reduction, loss_weight=0.5)(S, T)
-    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-10)
+    assert loss.dtype == dtype
+    np.testing.assert_allclose(loss.double().numpy(), expected, rtol=RTOL[dtype])
 
 
 def test_kl_divergence_teacher_detach_false_trains_through_teacher():
@@ -83,16 +90,20 @@ def np_dkd(S: np.ndarray, T: np.ndarray, labels: np.ndarray, tau: float) -> tupl
     return tau**2 * np.array(tckd), tau**2 * np.array(nckd)
 
 
-@pytest.mark.parametrize('reduction', ['batchmean', 'sum'])
-def test_dkd_matches_formula(reduction):
-    S, T = logits(4, 6, seed=6), logits(4, 6, seed=7)
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+@pytest.mark.parametrize('reduction', ['none', 'sum', 'mean', 'batchmean'])
+def test_dkd_matches_formula(reduction, dtype):
+    S, T = logits(4, 6, seed=6, dtype=dtype), logits(4, 6, seed=7, dtype=dtype)
     labels = torch.tensor([0, 5, 2, 2])
-    tckd, nckd = np_dkd(S.numpy(), T.numpy(), labels.numpy(), tau=2.0)
-    total = 0.5 * tckd.sum() + 2.0 * nckd.sum()
-    expected = 0.3 * (total / 4 if reduction == 'batchmean' else total)
+    tckd, nckd = np_dkd(S.double().numpy(), T.double().numpy(), labels.numpy(), tau=2.0)
+    per_sample = 0.3 * (0.5 * tckd + 2.0 * nckd)
+    expected = {'none': per_sample, 'sum': per_sample.sum(),
+                'batchmean': per_sample.sum() / 4, 'mean': per_sample.sum() / (4 * 6)}
     loss = DKDLoss(tau=2.0, alpha=0.5, beta=2.0, reduction=reduction,
                    loss_weight=0.3)(S, T, labels)
-    assert loss.item() == pytest.approx(expected, rel=1e-8)
+    assert loss.dtype == dtype and loss.shape == ((4, ) if reduction == 'none' else ())
+    np.testing.assert_allclose(loss.double().numpy(), expected[reduction],
+                               rtol=RTOL[dtype])
 
 
 def test_dkd_rejects_bad_labels_and_reduction():

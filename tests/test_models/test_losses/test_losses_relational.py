@@ -125,3 +125,12 @@ def test_crd_loss_rejects_bad_data_samples():
     with pytest.raises(ValueError, match=r'CRDLoss: s_feats has shape \(2, 4\) but '
                        r'dim_out=3; they must match'):
         loss_fn(embeddings(2, 4), embeddings(2, 4), data_samples([0, 1]))
+
+
+@pytest.mark.parametrize('loss_type', [DistanceWiseRKD, AngleWiseRKD])
+def test_rkd_in_float32_matches_float64(loss_type):
+    """Training runs in float32: the loss must give the float64 value checked above."""
+    S, T = embeddings(4, 6, seed=7), embeddings(4, 5, seed=8)
+    in_float32 = loss_type()(S.float(), T.float())
+    assert in_float32.dtype == torch.float32
+    assert in_float32.item() == pytest.approx(loss_type()(S, T).item(), rel=1e-5)

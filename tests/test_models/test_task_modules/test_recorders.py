@@ -332,7 +332,7 @@ def test_recorder_manager_builds_initializes_and_enters_all(model, inputs):
 
 def test_recorder_manager_errors(model):
     manager = RecorderManager(dict(fc=dict(type='ModuleOutputs', source='head.fc')))
-    with pytest.raises(KeyError, match=r"No recorder named 'logits'; the recorders are "
+    with pytest.raises(KeyError, match=r"No recorder named 'logits'; the recorder names are "
                                        r"\['fc'\]"):
         manager.get_recorder('logits')
     with pytest.raises(KeyError, match='ModuleOutputsRecorder'):

@@ -1,6 +1,11 @@
 # Logits KD (Hinton et al. 2015) on Fashion-MNIST: ResNet-14 w32 teacher -> ResNet-14 w16.
-# Train the teacher first (tools/distill_fashion_mnist.sh does every step):
-#   python tools/train.py configs/vanilla/fashion_mnist/resnet14-w32_1xb128_fashion-mnist.py
+# Train the teacher first (10 epochs by default), put its last checkpoint where
+# teacher_ckpt points, then distil:
+#   python tools/train.py configs/vanilla/fashion_mnist/resnet14-w32_1xb128_fashion-mnist.py \
+#       --work-dir work_dirs/fashion_mnist_teacher
+#   cp work_dirs/fashion_mnist_teacher/epoch_10.pth work_dirs/fashion_mnist_teacher.pth
+#   python tools/train.py configs/distill/fashion_mnist/kd/kd_logits_resnet14-w32_resnet14-w16_1xb128_fashion-mnist.py
+# (or keep the teacher where it is: --cfg-options model.teacher_ckpt=PATH)
 _base_ = [
     '../../../_base_/datasets/fashion_mnist.py',
     '../../../_base_/schedules/fashion_mnist_bs128.py',

@@ -1,13 +1,12 @@
 # Contrastive Representation Distillation (Tian et al., ICLR 2020) on the pooled
 # features of CIFAR-10: ResNet-50 -> ResNet-18 (mmcls ResNet_CIFAR).
 #
-# CRDLoss needs each sample's dataset index: mmengine datasets put it in the data
-# sample's metainfo as ``sample_idx`` and mmcls' PackInputs keeps it, so the plain
-# CIFAR-10 pipeline works; the negatives are then drawn uniformly from the memory.
-# (MMRazor 1.x also shipped datasets/crd_cifar10_bs16.py, a CRDDataset wrapper that
-# draws the negatives from other classes; this toolkit has no CRDDataset yet.)
+# CRDLoss contrasts each sample with neg_num negatives of other classes, which
+# datasets/crd_cifar10_bs16.py draws (CRDDataset) and packs into the data sample
+# (PackCRDClsInputs) with the sample's dataset index. Fed a pipeline without them
+# (plain PackInputs), CRDLoss draws the negatives uniformly from its memory instead.
 _base_ = [
-    'mmcls::_base_/datasets/cifar10_bs16.py',
+    './datasets/crd_cifar10_bs16.py',
     'mmcls::_base_/schedules/cifar10_bs128.py',
     'mmcls::_base_/default_runtime.py'
 ]
@@ -44,7 +43,7 @@ model = dict(
                 type='CRDLoss',
                 loss_weight=0.8,
                 temperature=0.07,
-                neg_num=16384,
+                neg_num=16384,  # as the dataset's neg_num
                 sample_n=50000,  # the size of CIFAR-10's training set
                 dim_out=128,
                 momentum=0.5)),

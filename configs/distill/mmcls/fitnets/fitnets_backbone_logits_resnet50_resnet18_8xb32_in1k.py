@@ -40,20 +40,21 @@ model = dict(
         distill_losses=dict(
             loss_s4=dict(type='L2Loss', loss_weight=10),
             loss_s3=dict(type='L2Loss', loss_weight=10),
-            loss_kl=dict(type='KLDivergence', tau=6, loss_weight=10)),
+            loss_kl=dict(
+                type='KLDivergence', tau=6, loss_weight=10, reduction='mean')),
+        # ConvModuleConnector's default act_cfg=dict(type='ReLU') makes each hint
+        # adapter conv-BN-ReLU, like the teacher's post-ReLU features it imitates.
         connectors=dict(
             loss_s4_sfeat=dict(
                 type='ConvModuleConnector',
                 in_channel=512,
                 out_channel=2048,
-                norm_cfg=dict(type='BN'),
-                act_cfg=None),
+                norm_cfg=dict(type='BN')),
             loss_s3_sfeat=dict(
                 type='ConvModuleConnector',
                 in_channel=256,
                 out_channel=1024,
-                norm_cfg=dict(type='BN'),
-                act_cfg=None)),
+                norm_cfg=dict(type='BN'))),
         loss_forward_mappings=dict(
             loss_s4=dict(
                 s_feature=dict(

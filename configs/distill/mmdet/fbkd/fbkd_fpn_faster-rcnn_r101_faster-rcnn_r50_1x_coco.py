@@ -1,7 +1,7 @@
 # FBKD (Zhang & Ma, ICLR 2021), attention-guided and non-local feature distillation
 # of the four FPN levels P2-P5 of Faster R-CNN on COCO: ResNet-101 teacher ->
-# ResNet-50 student. The non-local blocks subsample their keys by maxpool_stride so
-# that every level's relation map has the same cost.
+# ResNet-50 student. With sub_sample the non-local blocks subsample their keys by 2
+# and then by maxpool_stride (8 and 4 on the large P2/P3 maps, the default 2 on P4/P5).
 _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
     'mmdet::_base_/schedules/schedule_1x.py',
@@ -74,31 +74,23 @@ model = dict(
             loss_s2_sfeat=dict(
                 type='FBKDStudentConnector',
                 in_channels=256,
-                reduction=4,
                 mode='dot_product',
-                sub_sample=True,
-                maxpool_stride=2),
+                sub_sample=True),
             loss_s2_tfeat=dict(
                 type='FBKDTeacherConnector',
                 in_channels=256,
-                reduction=4,
                 mode='dot_product',
-                sub_sample=True,
-                maxpool_stride=2),
+                sub_sample=True),
             loss_s3_sfeat=dict(
                 type='FBKDStudentConnector',
                 in_channels=256,
-                reduction=4,
                 mode='dot_product',
-                sub_sample=False,
-                maxpool_stride=1),
+                sub_sample=True),
             loss_s3_tfeat=dict(
                 type='FBKDTeacherConnector',
                 in_channels=256,
-                reduction=4,
                 mode='dot_product',
-                sub_sample=False,
-                maxpool_stride=1)),
+                sub_sample=True)),
         loss_forward_mappings=dict(
             loss_s0=dict(
                 s_input=dict(

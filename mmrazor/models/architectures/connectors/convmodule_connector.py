@@ -1,4 +1,5 @@
 """``ConvModuleConnector``: a conv / norm / activation block (mmcv ``ConvModule``)."""
+import copy
 from typing import Dict, Optional, Tuple, Union
 
 import torch
@@ -26,7 +27,9 @@ class ConvModuleConnector(BaseConnector):
             Defaults to 'auto'.
         conv_cfg (dict, optional): The conv layer config. Defaults to None (Conv2d).
         norm_cfg (dict, optional): The norm layer config. Defaults to None (no norm).
-        act_cfg (dict, optional): The activation config. Defaults to None (none).
+        act_cfg (dict, optional): The activation config; None for no activation.
+            Defaults to dict(type='ReLU'), as in MMRazor 1.x, whose FitNets config
+            relies on it.
         inplace (bool): Whether the activation is in place. Defaults to True.
         with_spectral_norm (bool): Whether to spectral-normalize the conv. Defaults
             to False.
@@ -47,7 +50,7 @@ class ConvModuleConnector(BaseConnector):
                  bias: Union[str, bool] = 'auto',
                  conv_cfg: Optional[Dict] = None,
                  norm_cfg: Optional[Dict] = None,
-                 act_cfg: Optional[Dict] = None,
+                 act_cfg: Optional[Dict] = dict(type='ReLU'),  # noqa: B006
                  inplace: bool = True,
                  with_spectral_norm: bool = False,
                  padding_mode: str = 'zeros',
@@ -57,7 +60,7 @@ class ConvModuleConnector(BaseConnector):
         self.conv_module = ConvModule(
             in_channel, out_channel, kernel_size, stride=stride, padding=padding,
             dilation=dilation, groups=groups, bias=bias, conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg, act_cfg=act_cfg, inplace=inplace,
+            norm_cfg=norm_cfg, act_cfg=copy.deepcopy(act_cfg), inplace=inplace,
             with_spectral_norm=with_spectral_norm, padding_mode=padding_mode,
             order=order)
 

@@ -1,14 +1,11 @@
 """``DistillDeliveryManager``: builds and enters a group of deliveries."""
-import copy
-from contextlib import ExitStack
 from typing import Dict, Optional
 
-from mmrazor.registry import TASK_UTILS
-
+from ..recorder.context_group import ContextGroup
 from .distill_delivery import DistillDelivery
 
 
-class DistillDeliveryManager:
+class DistillDeliveryManager(ContextGroup[DistillDelivery]):
     """A named group of deliveries that is entered and switched as one.
 
     Args:
@@ -19,7 +16,8 @@ class DistillDeliveryManager:
 
     Example:
         >>> manager = DistillDeliveryManager(dict(sample=dict(
-        ...     type='FunctionOutputs', func_path='my_pkg.augment.random_crop')))
+        ...     type='FunctionOutputs', func_path='my_pkg.augment.random_crop',
+        ...     max_keep_data=1)))
         >>> manager.override_data = False
         >>> with manager:
         ...     teacher(inputs)  # random_crop runs, its output is queued
@@ -28,27 +26,18 @@ class DistillDeliveryManager:
         ...     student(inputs)  # random_crop returns the teacher's output
     """
 
-    VALID_TYPES = ('FunctionOutputs', 'MethodOutputs')
     SUFFIX = 'Delivery'
+    KIND = 'delivery'
+    VALID_TYPES = ('FunctionOutputs', 'MethodOutputs')
 
     def __init__(self, deliveries: Optional[Dict[str, dict]] = None) -> None:
-        self._deliveries = {name: self._build(name, cfg)
-                            for name, cfg in (deliveries or {}).items()}
+        super().__init__(deliveries)
         self._override_data = False
-        self._exit_stack: Optional[ExitStack] = None
-
-    def _build(self, name: str, cfg: dict) -> DistillDelivery:
-        cfg = copy.deepcopy(dict(cfg))
-        if cfg.get('type') not in self.VALID_TYPES:
-            raise ValueError(f'Delivery {name!r} has type {cfg.get("type")!r}; the '
-                             f'valid types are {list(self.VALID_TYPES)}')
-        cfg['type'] += self.SUFFIX
-        return TASK_UTILS.build(cfg)
 
     @property
     def deliveries(self) -> Dict[str, DistillDelivery]:
         """Dict[str, DistillDelivery]: The deliveries by name."""
-        return self._deliveries
+        return self._members
 
     @property
     def override_data(self) -> bool:
@@ -58,19 +47,5 @@ class DistillDeliveryManager:
     @override_data.setter
     def override_data(self, override: bool) -> None:
         self._override_data = override
-        for delivery in self._deliveries.values():
+        for delivery in self._members.values():
             delivery.override_data = override
-
-    def __enter__(self) -> 'DistillDeliveryManager':
-        if self._exit_stack is not None:
-            raise RuntimeError('This DistillDeliveryManager is already entered')
-        with ExitStack() as stack:
-            for delivery in self._deliveries.values():
-                stack.enter_context(delivery)
-            self._exit_stack = stack.pop_all()
-        return self
-
-    def __exit__(self, exc_type, exc_value, traceback) -> None:
-        """Exit every delivery, in reverse order, even if one of them fails."""
-        stack, self._exit_stack = self._exit_stack, None
-        stack.__exit__(exc_type, exc_value, traceback)

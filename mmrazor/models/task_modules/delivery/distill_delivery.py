@@ -17,9 +17,11 @@ class DistillDelivery(metaclass=ABCMeta):
       oldest queued output is popped and returned instead.
 
     Args:
-        max_keep_data (int): How many outputs the queue keeps. Queuing more (the
-            teacher calls the callable more often than the student consumes) is an
-            error rather than a silent drop. Defaults to 1.
+        max_keep_data (int): How many outputs the queue keeps: at least the number
+            of calls in one teacher run; the student's calls get them in call order.
+            As in MMRazor 1.x, queuing more (the teacher calls the callable more often
+            than the student consumes) or delivering from an empty queue is an error,
+            never a silent drop. Defaults to 1.
     """
 
     def __init__(self, max_keep_data: int = 1) -> None:

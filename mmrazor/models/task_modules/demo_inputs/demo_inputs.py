@@ -1,6 +1,6 @@
 """Demo inputs: random batches shaped like real ones, to run a model without its data.
 
-Tracers, FLOPs counters and pruning-graph builders run a model once on such a batch.
+The resource estimators (FLOPs, params, latency) run a model once on such a batch.
 The upstream task packages are imported only when a demo input of theirs is used, so
 ``import mmrazor`` does not import mmdet, mmseg or mmpose.
 """

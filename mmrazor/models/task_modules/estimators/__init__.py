@@ -1,4 +1,4 @@
-"""Resource estimators: FLOPs, params and latency of any model, subnet or pruned model."""
+"""Resource estimators: FLOPs, params and latency of a model."""
 from .base_estimator import BaseEstimator
 from .counters import (
                        BaseCounter,

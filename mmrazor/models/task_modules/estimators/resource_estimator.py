@@ -32,12 +32,13 @@ def _check_keys(cfg: dict, valid: Tuple[str, ...], what: str) -> None:
 
 @TASK_UTILS.register_module()
 class ResourceEstimator(BaseEstimator):
-    """FLOPs, params and latency of a model, a subnet or a pruned model.
+    """FLOPs, params and latency of a model.
 
-    Every layer type is counted at its current width (dynamic ops of pruning and NAS
-    included), attention matmuls included. Detectors, segmentors and classifiers of
-    mmdet, mmseg and mmpretrain (and mmrazor algorithms around them) are run on a demo
-    batch shaped like their real input, so no input needs writing by hand.
+    Every layer type is counted at its current width (a layer that defines
+    ``active_parameters()`` by the weights it uses), attention matmuls included.
+    Detectors, segmentors and classifiers of mmdet, mmseg and mmpretrain (and mmrazor
+    algorithms around them) are run on a demo batch shaped like their real input, so
+    no input needs writing by hand.
 
     Args:
         input_shape (tuple): Input shape, batch first. Defaults to (1, 3, 224, 224).

@@ -1,17 +1,13 @@
 """``RecorderManager``: builds, initializes and enters a group of recorders."""
-import copy
-from contextlib import ExitStack
 from typing import Dict, Optional
 
 import torch.nn as nn
 
-from mmrazor.registry import TASK_UTILS
-from mmrazor.utils.lookup import NameLookupError
-
 from .base_recorder import BaseRecorder
+from .context_group import ContextGroup
 
 
-class RecorderManager:
+class RecorderManager(ContextGroup[BaseRecorder]):
     """A named group of recorders that is entered and exited as one.
 
     Args:
@@ -30,22 +26,15 @@ class RecorderManager:
     """
 
     SUFFIX = 'Recorder'
+    KIND = 'recorder'
 
     def __init__(self, recorders: Optional[Dict[str, dict]] = None) -> None:
-        self._recorders = {name: self._build(cfg) for name, cfg in (recorders or {}).items()}
-        self._exit_stack: Optional[ExitStack] = None
-
-    def _build(self, cfg: dict) -> BaseRecorder:
-        cfg = copy.deepcopy(dict(cfg))
-        recorder_type = cfg.get('type')
-        if isinstance(recorder_type, str) and not recorder_type.endswith(self.SUFFIX):
-            cfg['type'] = recorder_type + self.SUFFIX
-        return TASK_UTILS.build(cfg)
+        super().__init__(recorders)
 
     @property
     def recorders(self) -> Dict[str, BaseRecorder]:
         """Dict[str, BaseRecorder]: The recorders by name."""
-        return self._recorders
+        return self._members
 
     def get_recorder(self, recorder: str) -> BaseRecorder:
         """Return the recorder named ``recorder``.
@@ -56,10 +45,7 @@ class RecorderManager:
         Returns:
             BaseRecorder: The recorder.
         """
-        if recorder not in self._recorders:
-            raise NameLookupError(f'No recorder named {recorder!r}; the recorders '
-                                  f'are {sorted(self._recorders)}')
-        return self._recorders[recorder]
+        return self._get(recorder)
 
     def initialize(self, model: nn.Module) -> None:
         """Initialize every recorder with ``model``.
@@ -67,19 +53,5 @@ class RecorderManager:
         Args:
             model (nn.Module): The model to record from.
         """
-        for recorder in self._recorders.values():
+        for recorder in self._members.values():
             recorder.initialize(model)
-
-    def __enter__(self) -> 'RecorderManager':
-        if self._exit_stack is not None:
-            raise RuntimeError('This RecorderManager is already entered')
-        with ExitStack() as stack:
-            for recorder in self._recorders.values():
-                stack.enter_context(recorder)
-            self._exit_stack = stack.pop_all()
-        return self
-
-    def __exit__(self, exc_type, exc_value, traceback) -> None:
-        """Exit every recorder, in reverse order, even if one of them fails."""
-        stack, self._exit_stack = self._exit_stack, None
-        stack.__exit__(exc_type, exc_value, traceback)

@@ -8,7 +8,7 @@ teacher-only losses of DAFL (Chen et al., "Data-Free Learning of Student Network
 ICCV 2019). Real images are never used: a batch only sets the batch size.
 """
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional, Union
+from typing import Dict, Iterator, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -55,7 +55,8 @@ def build_teachers(teachers: Dict[str, Dict], module_inplace: bool) -> nn.Module
         if not module_inplace:
             disable_inplace(teacher)
         if cfg.get('ckpt_path'):
-            load_teacher_checkpoint(teacher, cfg['ckpt_path'])
+            load_teacher_checkpoint(teacher, cfg['ckpt_path'], override=(
+                f'--cfg-options model.teachers.{name}.ckpt_path=/local/path.pth'))
             # the loaded weights must survive the Runner's init_weights()
             teacher._is_init = True
         teacher.requires_grad_(False)
@@ -181,17 +182,33 @@ class DataFreeDistillation(BaseAlgorithm):
         Returns:
             dict: The log variables, prefixed ``generator.``.
         """
-        optimizer = optim_wrapper['generator']
+        return self.update_generator(len(data['inputs']), optim_wrapper['generator'])[1]
+
+    def update_generator(self, batch_size: int, optimizer: OptimWrapper
+                         ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Generate a batch and update the generator on its ``generator_distiller``
+        losses; the student runs only if that distiller records it (DAFL's losses
+        need the teachers alone).
+
+        Args:
+            batch_size (int): The number of images to generate.
+            optimizer (OptimWrapper): The generator's optim wrapper.
+
+        Returns:
+            tuple: The generated images (detached) and the log variables, prefixed
+            ``generator.``.
+        """
         with optimizer.optim_context(self.generator), no_param_grad(self.student):
-            images = self.generator(batch_size=len(data['inputs']))
+            images = self.generator(batch_size=batch_size)
             with self.generator_distiller.teacher_recorders:
                 self.teachers_forward(images)
-            with self.generator_distiller.student_recorders:
-                self.student(images, None, mode='tensor')
+            if self.generator_distiller.student_recorders.recorders:
+                with self.generator_distiller.student_recorders:
+                    self.student(images, None, mode='tensor')
             losses = self.generator_distiller.compute_distill_losses()
             loss, log_vars = self.parse_losses(losses)
             optimizer.update_params(loss)
-        return add_prefix(detach_log_vars(log_vars), 'generator')
+        return images.detach(), add_prefix(detach_log_vars(log_vars), 'generator')
 
     def train_student(self, data: Dict,
                       optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
@@ -242,18 +259,21 @@ class DataFreeDistillation(BaseAlgorithm):
 class DAFLDataFreeDistillation(DataFreeDistillation):
     """Data-free distillation of DAFL (Chen et al., ICCV 2019).
 
-    Each training step generates one batch, updates the generator on
+    By default each training step generates one batch, updates the generator on
     ``generator_distiller``'s losses of the teachers' outputs (one-hot-like,
     information entropy and activation losses; the student is not run), then
     distills the student ``student_iter`` times on that batch, detached, with
-    ``distiller`` (usually KL divergence to the teachers' logits). The generator
-    losses do not involve the student, so ``student_train_first`` does not change
-    the result and is not used. Arguments as :class:`DataFreeDistillation`.
+    ``distiller`` (usually KL divergence to the teachers' logits). With
+    ``student_train_first=True`` the student is distilled first, on batches of the
+    generator before this step's update, then the generator is updated on a batch
+    of its own, as in :class:`DataFreeDistillation`. Arguments as
+    :class:`DataFreeDistillation`.
     """
 
     def train_step(self, data: Dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
-        """Train the generator, then the student on the same generated batch.
+        """Train the generator, then the student on the same generated batch (or,
+        with ``student_train_first``, the student, then the generator).
 
         Args:
             data (dict): A batch from the dataloader; only the length of
@@ -264,17 +284,12 @@ class DAFLDataFreeDistillation(DataFreeDistillation):
         Returns:
             dict: The log variables, prefixed ``generator.`` and ``distill.``.
         """
+        if self.student_train_first:
+            return super().train_step(data, optim_wrapper)
         check_optim_wrapper(optim_wrapper)
         self.teachers.eval()
-        optimizer = optim_wrapper['generator']
-        with optimizer.optim_context(self.generator):
-            images = self.generator(batch_size=len(data['inputs']))
-            with self.generator_distiller.teacher_recorders:
-                self.teachers_forward(images)
-            losses = self.generator_distiller.compute_distill_losses()
-            loss, generator_vars = self.parse_losses(losses)
-            optimizer.update_params(loss)
-        log_vars = add_prefix(detach_log_vars(generator_vars), 'generator')
+        images, log_vars = self.update_generator(len(data['inputs']),
+                                                 optim_wrapper['generator'])
         for _ in range(self.student_iter):
             log_vars.update(self.distill_student(images, optim_wrapper['architecture']))
         return log_vars

@@ -16,7 +16,9 @@ class FpnTeacherDistill(SingleTeacherDistill):
 
     The teacher only runs ``extract_feat`` (backbone + neck): its head and losses are
     never computed, which saves most of a detector teacher's cost. Arguments are those
-    of :class:`SingleTeacherDistill`; a trainable teacher contributes no losses.
+    of :class:`SingleTeacherDistill`. With ``teacher_trainable=True`` the teacher's
+    backbone and neck run with gradients and learn from the distillation losses that
+    do not detach the teacher (e.g. ``L1Loss``); it has no task losses of its own.
     """
 
     def teacher_forward(self, inputs: torch.Tensor,

@@ -18,10 +18,13 @@ class SelfDistill(BaseAlgorithm):
 
     Teacher recorders and student recorders both watch the architecture; the distiller
     (usually ``BYOTDistiller``, which detaches the teacher side) maps them to losses.
+    Its ``distill_deliveries`` have nothing to do (there is no second run to deliver
+    to) and are accepted, as MMRazor 1.x configs may carry them.
 
     Args:
         distiller (dict): Config of the distiller.
-        student_trainable (bool): Defaults to True.
+        student_trainable (bool): Compute gradients for the architecture.
+            Defaults to True.
         calculate_student_loss (bool): Add the model's own task losses. Defaults to True.
         **kwargs: :class:`BaseAlgorithm` arguments.
     """
@@ -48,12 +51,15 @@ class SelfDistill(BaseAlgorithm):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[List[BaseDataElement]] = None) -> LossResults:
-        """One forward with both recorder sets on, then the distillation losses."""
+        """One forward with both recorder sets on, then the distillation losses.
+
+        The distiller's deliveries are not entered: they hand a call's output from a
+        teacher run to a student run, and here one run is both, so every call already
+        gives the teacher records and the student records the same output.
+        """
         losses = {}
-        self.distiller.set_deliveries_override(False)
         with self.distiller.teacher_recorders, self.distiller.student_recorders, \
-                self.distiller.deliveries, torch.set_grad_enabled(
-                    self.student_trainable and torch.is_grad_enabled()):
+                torch.set_grad_enabled(self.student_trainable and torch.is_grad_enabled()):
             student_losses = self.student(inputs, data_samples, mode='loss')
         if self.calculate_student_loss:
             losses.update(add_prefix(student_losses, 'student'))

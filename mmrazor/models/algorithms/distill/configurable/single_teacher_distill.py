@@ -5,12 +5,12 @@ from typing import Dict, List, Optional, Union
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
-from mmengine.runner import CheckpointLoader
 from mmengine.structures import BaseDataElement
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrazor.models.algorithms.base import BaseAlgorithm, LossResults, disable_inplace
 from mmrazor.registry import MODELS
+from mmrazor.utils.weights import TEACHER_OVERRIDE, is_url, load_weights
 
 
 def add_prefix(losses: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
@@ -18,18 +18,23 @@ def add_prefix(losses: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.
     return {f'{prefix}.{name}': value for name, value in losses.items()}
 
 
-def load_teacher_checkpoint(teacher: nn.Module, path: str) -> None:
+def load_teacher_checkpoint(teacher: nn.Module, path: str,
+                            override: str = TEACHER_OVERRIDE) -> None:
     """Load ``path`` into ``teacher``; any missing or unexpected key is an error.
 
     A teacher whose weights silently fail to load teaches noise, so unlike
     MMEngine's non-strict ``load_checkpoint`` this reports every mismatch.
+
+    Args:
+        teacher (nn.Module): The teacher.
+        path (str): A local file, or a URL resolved offline by
+            :func:`mmrazor.utils.weights.load_weights` (weights only).
+        override (str): How to point the config at a local file, for the message
+            of a URL that is not cached. Defaults to ``TEACHER_OVERRIDE``.
     """
-    if '://' in path:
-        raise ValueError(f'teacher_ckpt {path!r} is a URL; mmrazor never downloads at '
-                         'run time. Download it once and pass the local file path.')
-    if not osp.isfile(path):
+    if not is_url(path) and not osp.isfile(path):
         raise FileNotFoundError(f'teacher_ckpt {path!r} does not exist')
-    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    checkpoint = load_weights(path, map_location='cpu', override=override)
     state_dict = checkpoint.get('state_dict', checkpoint)
     result = teacher.load_state_dict(state_dict, strict=False)
     if result.missing_keys or result.unexpected_keys:
@@ -58,8 +63,10 @@ class SingleTeacherDistill(BaseAlgorithm):
         distiller (dict): Config of the distiller, e.g. ``ConfigurableDistiller``.
         teacher (dict | BaseModel): The teacher: a config (``cfg_path`` allowed) or a
             built model.
-        teacher_ckpt (str, optional): Local checkpoint of the teacher. Missing or
-            unexpected keys are an error. Defaults to None.
+        teacher_ckpt (str, optional): Checkpoint of the teacher: a local file or a URL
+            (``https://``, ``torchvision://``, ...) found in the ``torch.hub`` cache;
+            nothing is downloaded. Loaded as weights only; missing or unexpected keys
+            are an error. Defaults to None.
         teacher_trainable (bool): Train the teacher too (and add its losses).
             Defaults to False.
         teacher_norm_eval (bool): Keep the teacher's BatchNorm layers in eval mode

@@ -14,7 +14,8 @@ One forward pass of the model runs with
 Each cost is credited to the module that incurred it and to every module whose name
 contains it.
 
-Parameters are counted from the module tree, at each dynamic op's active width.
+Parameters are counted from the module tree, each module's active ones
+(``active_parameters()``) where it defines them.
 """
 import warnings
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Type

@@ -4,8 +4,8 @@ The estimator gives a module to the counter of the first class in the module's M
 that has one (``<ClassName>Counter`` in ``TASK_UTILS``) and that ``applies_to`` it; the
 counter then accounts for the module and all its children. Counters compute FLOPs from
 the tensors the forward really used (input and output shapes, the module's *active*
-parameters), so a dynamic op of pruning or NAS counts its current width, not its
-largest one.
+parameters), so a layer that exposes only part of its weights (``active_parameters``)
+is counted at its current width, not its largest one.
 """
 from typing import Any, ClassVar, Dict, NamedTuple, Optional, Tuple, Type, Union
 
@@ -29,8 +29,8 @@ class Cost(NamedTuple):
 def active_parameters(module: nn.Module) -> Dict[str, torch.Tensor]:
     """The parameters ``module`` itself (not its children) computes with now.
 
-    A dynamic op (pruning, NAS) defines ``active_parameters()`` returning the slices of
-    its weights that its current choice uses; any other module gives its own
+    A module that computes with only part of its weights may define
+    ``active_parameters()`` returning those slices; any other module gives its own
     parameters.
     """
     active = getattr(module, 'active_parameters', None)

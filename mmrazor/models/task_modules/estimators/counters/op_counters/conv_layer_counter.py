@@ -9,8 +9,8 @@ from .base_counter import BaseCounter, Cost, active_parameters, output_tensor
 class ConvCounter(BaseCounter):
     """Conv layers: each output element takes ``in_channels / groups * kernel`` MACs.
 
-    The kernel is the module's active weight, so a conv narrowed by pruning counts its
-    current in-channels; the bias adds one element-wise FLOP per output element.
+    The kernel is the module's active weight, so a conv that uses only some of its
+    channels counts those; the bias adds one element-wise FLOP per output element.
     """
 
     @classmethod
