@@ -61,13 +61,18 @@ def main() -> None:
     parser.add_argument('--teacher-epochs', type=int, default=3)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--methods', nargs='+', default=['kd'], choices=sorted(KD_CFGS))
+    parser.add_argument('--train-images', type=int, default=None,
+                        help='train on the first N training images (default: all 60k)')
     parser.add_argument('--work-dir', default='work_dirs/kd_gain_fashion_mnist')
     parser.add_argument('--out', default='benchmarks/kd_gain_fashion_mnist.json')
     args = parser.parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
+    subset = ([f'train_dataloader.dataset.indices={args.train_images}']
+              if args.train_images else [])
     teacher_dir = osp.join(args.work_dir, 'teacher')
     # a teacher trained by an earlier run of the same length is reused
-    teacher = train_and_test(TEACHER_CFG, teacher_dir, args.teacher_epochs, 0, [], reuse=True)
+    teacher = train_and_test(TEACHER_CFG, teacher_dir, args.teacher_epochs, 0, subset,
+                             reuse=True)
     teacher_ckpt = osp.abspath(osp.join(args.work_dir, 'teacher.pth'))
     shutil.copy(osp.join(teacher_dir, f'epoch_{args.teacher_epochs}.pth'), teacher_ckpt)
     print(f'teacher: {teacher}', flush=True)
@@ -75,11 +80,12 @@ def main() -> None:
     runs = {name: [] for name in ['vanilla'] + args.methods}
     for seed in args.seeds:
         runs['vanilla'].append(train_and_test(
-            STUDENT_CFG, osp.join(args.work_dir, f'vanilla_s{seed}'), args.epochs, seed, []))
+            STUDENT_CFG, osp.join(args.work_dir, f'vanilla_s{seed}'), args.epochs, seed,
+            subset))
         for name in args.methods:
             runs[name].append(train_and_test(
                 KD_CFGS[name], osp.join(args.work_dir, f'{name}_s{seed}'), args.epochs, seed,
-                [f'model.teacher_ckpt={teacher_ckpt}']))
+                [f'model.teacher_ckpt={teacher_ckpt}'] + subset))
         print(f'seed {seed}: ' + ', '.join(f'{k} {v[-1]["accuracy"]:.2f}'
                                            for k, v in runs.items()), flush=True)
 
@@ -101,7 +107,8 @@ def main() -> None:
               f'{summary[name]["mean"] - summary["vanilla"]["mean"]:+.2f} points')
     with open(args.out, 'w') as f:
         json.dump(dict(teacher=teacher, runs=runs, summary=summary, epochs=args.epochs,
-                       teacher_epochs=args.teacher_epochs, seeds=args.seeds), f, indent=1)
+                       teacher_epochs=args.teacher_epochs, seeds=args.seeds,
+                       train_images=args.train_images or 60000), f, indent=1)
 
 
 if __name__ == '__main__':

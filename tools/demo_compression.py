@@ -26,7 +26,7 @@ from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 
 from mmrazor.models.task_modules.estimators import count_model, get_model_latency
-from mmrazor.utils import register_all_modules
+from mmrazor.utils import build_model_from_config, register_all_modules
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TEACHER = 'configs/vanilla/fashion_mnist/resnet14-w32_1xb128_fashion-mnist.py'
@@ -57,8 +57,10 @@ class ProgressBarHook(Hook):
 
 
 def run_config(config: str, work_dir: str, title: str, args: argparse.Namespace,
-               epochs: int, options: Optional[Dict] = None) -> Dict:
-    """Train ``config`` on the training slice, test it on the full test set."""
+               epochs: int, deploy_config: str, options: Optional[Dict] = None) -> Dict:
+    """Train ``config`` on the training slice, test it on the test set, and measure the
+    model that deploys: ``deploy_config`` with the trained weights (for KD, the student
+    alone, as ``tools/model_converters/convert_kd_ckpt_to_student.py`` exports it)."""
     cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.merge_from_dict(options or {})
     cfg.work_dir = work_dir
@@ -82,7 +84,9 @@ def run_config(config: str, work_dir: str, title: str, args: argparse.Namespace,
     train_s = time.time() - start
     metrics = runner.test()
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    deployed = getattr(model, 'architecture', model)  # a KD student without its teacher
+    trained = getattr(model, 'architecture', model)  # a KD student without its teacher
+    deployed = build_model_from_config(Config.fromfile(osp.join(ROOT, deploy_config)))
+    deployed.load_state_dict(trained.state_dict())
     return dict(accuracy=metrics['accuracy/top1'], train_s=train_s,
                 checkpoint=osp.join(work_dir, f'epoch_{epochs}.pth'),
                 **resources(deployed, args.latency_runs))
@@ -127,13 +131,13 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     data = f'first {args.train_images} train images'
     teacher = run_config(TEACHER, osp.join(args.work_dir, 'teacher'),
                          f'[1/3] teacher ResNet-14 w32: {args.teacher_epochs} epochs, {data}',
-                         args, args.teacher_epochs)
+                         args, args.teacher_epochs, TEACHER)
     student = run_config(STUDENT, osp.join(args.work_dir, 'student'),
                          f'[2/3] student ResNet-14 w16 alone: {args.epochs} epochs, {data}',
-                         args, args.epochs)
+                         args, args.epochs, STUDENT)
     distilled = run_config(KD, osp.join(args.work_dir, 'student_kd'),
                            f'[3/3] student + logits KD from the teacher: {args.epochs} '
-                           f'epochs, {data}', args, args.epochs,
+                           f'epochs, {data}', args, args.epochs, STUDENT,
                            dict(model=dict(teacher_ckpt=teacher['checkpoint'])))
     rows = [dict(name=f'teacher ResNet-14 w32 ({args.teacher_epochs} ep)', **teacher),
             dict(name=f'student ResNet-14 w16 alone ({args.epochs} ep)', **student),
