@@ -15,10 +15,10 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-from mmrazor.models.algorithms.base import BaseAlgorithm, disable_inplace
+from mmrazor.models.algorithms.base import BaseAlgorithm
 from mmrazor.registry import MODELS
 
-from .single_teacher_distill import add_prefix, load_teacher_checkpoint
+from .single_teacher_distill import add_prefix, build_teacher
 
 TEACHER_KEYS = ('build_cfg', 'ckpt_path', 'trainable')
 OPTIM_KEYS = ('architecture', 'generator')
@@ -46,21 +46,10 @@ def build_teachers(teachers: Dict[str, Dict], module_inplace: bool) -> nn.Module
         if cfg.get('trainable', False):
             raise ValueError(f'teachers[{name!r}]: data-free distillation keeps its '
                              'teachers frozen; trainable must be False')
-        teacher = cfg['build_cfg']
-        if isinstance(teacher, dict):
-            teacher = MODELS.build(teacher)
-        if not isinstance(teacher, nn.Module):
-            raise TypeError(f'teachers[{name!r}]["build_cfg"] should be a config dict '
-                            f'or an nn.Module, but got {type(teacher)}')
-        if not module_inplace:
-            disable_inplace(teacher)
-        if cfg.get('ckpt_path'):
-            load_teacher_checkpoint(teacher, cfg['ckpt_path'], override=(
-                f'--cfg-options model.teachers.{name}.ckpt_path=/local/path.pth'))
-            # the loaded weights must survive the Runner's init_weights()
-            teacher._is_init = True
-        teacher.requires_grad_(False)
-        built[name] = teacher
+        built[name] = build_teacher(
+            cfg['build_cfg'], cfg.get('ckpt_path'), module_inplace,
+            what=f'teachers[{name!r}]["build_cfg"]',
+            override=f'--cfg-options model.teachers.{name}.ckpt_path=/local/path.pth')
     return built
 
 

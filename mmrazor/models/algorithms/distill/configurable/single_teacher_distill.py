@@ -50,6 +50,38 @@ def load_teacher_checkpoint(teacher: nn.Module, path: str,
             f'key(s) {result.unexpected_keys[:8]}.{hint}')
 
 
+def build_teacher(teacher: Union[Dict, nn.Module], ckpt: Optional[str] = None,
+                  module_inplace: bool = False, trainable: bool = False,
+                  what: str = 'teacher', override: str = TEACHER_OVERRIDE) -> nn.Module:
+    """Build a teacher the one way all KD algorithms do.
+
+    Args:
+        teacher (dict | nn.Module): A model config or the model.
+        ckpt (str, optional): Weights to load strictly (a file or a URL resolved
+            offline). Defaults to None.
+        module_inplace (bool): Keep its in-place ops; off by default because recorders
+            must see outputs that later in-place ops would change. Defaults to False.
+        trainable (bool): Keep its parameters trainable. Defaults to False.
+        what (str): How the config names it, for error messages. Defaults to 'teacher'.
+        override (str): How to point the config at a local file, for the message of a
+            URL that is not cached. Defaults to ``TEACHER_OVERRIDE``.
+    """
+    if isinstance(teacher, dict):
+        teacher = MODELS.build(teacher)
+    if not isinstance(teacher, nn.Module):
+        raise TypeError(f'{what} should be a config dict or an nn.Module, but got '
+                        f'{type(teacher)}')
+    if not module_inplace:
+        disable_inplace(teacher)
+    if ckpt:
+        load_teacher_checkpoint(teacher, ckpt, override=override)
+        # the loaded weights must survive the Runner's init_weights()
+        teacher._is_init = True
+    if not trainable:
+        teacher.requires_grad_(False)
+    return teacher
+
+
 @MODELS.register_module()
 class SingleTeacherDistill(BaseAlgorithm):
     """Knowledge distillation from one teacher, driven by a distiller config.
@@ -94,22 +126,9 @@ class SingleTeacherDistill(BaseAlgorithm):
                  module_inplace: bool = False) -> None:
         super().__init__(architecture, data_preprocessor, init_cfg, module_inplace)
         self.distiller = MODELS.build(distiller) if isinstance(distiller, dict) else distiller
-        if isinstance(teacher, dict):
-            teacher = MODELS.build(teacher)
-        if not isinstance(teacher, nn.Module):
-            raise TypeError('teacher should be a config dict or an nn.Module, but got '
-                            f'{type(teacher)}')
-        self.teacher = teacher
-        if not teacher_module_inplace:
-            disable_inplace(self.teacher)
-        if teacher_ckpt:
-            load_teacher_checkpoint(self.teacher, teacher_ckpt)
-            # the loaded weights must survive the Runner's init_weights()
-            self.teacher._is_init = True
+        self.teacher = build_teacher(teacher, teacher_ckpt, teacher_module_inplace,
+                                     teacher_trainable)
         self.teacher_trainable = teacher_trainable
-        if not teacher_trainable:
-            for param in self.teacher.parameters():
-                param.requires_grad = False
         self.teacher_norm_eval = teacher_norm_eval
         self.student_trainable = student_trainable
         self.calculate_student_loss = calculate_student_loss
