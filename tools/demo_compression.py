@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import statistics
 import time
 from typing import Dict, List, Optional
 
@@ -88,27 +89,39 @@ def run_config(config: str, work_dir: str, title: str, args: argparse.Namespace,
     deployed = build_model_from_config(Config.fromfile(osp.join(ROOT, deploy_config)))
     deployed.load_state_dict(trained.state_dict())
     return dict(accuracy=metrics['accuracy/top1'], train_s=train_s,
-                checkpoint=osp.join(work_dir, f'epoch_{epochs}.pth'),
-                **resources(deployed, args.latency_runs))
+                checkpoint=osp.join(work_dir, f'epoch_{epochs}.pth'), model=deployed,
+                **size(deployed))
 
 
-def resources(model: nn.Module, runs: int) -> Dict:
-    """Params, MACs per image and median CPU latency (batch 1) of the deployed model."""
-    model = model.to('cpu').eval()
-    report = count_model(model, INPUT_SHAPE)
-    latency, stats = get_model_latency(model, INPUT_SHAPE, max_iter=runs, num_warmup=10,
-                                       return_stats=True)
-    return dict(params=report.total_params, macs=report.total_macs, latency_ms=latency,
-                latency_iqr_ms=round(stats.iqr * 1e3, 3), threads=stats.num_threads)
+def size(model: nn.Module) -> Dict:
+    """Params and MACs per image of the deployed model."""
+    report = count_model(model.to('cpu').eval(), INPUT_SHAPE)
+    return dict(params=report.total_params, macs=report.total_macs)
+
+
+def latencies(models: List[nn.Module], runs: int, rounds: int = 5) -> List[Dict]:
+    """Median CPU latency (batch 1) of each model, timed in turns after all training:
+    ``rounds`` rounds of ``runs / rounds`` runs each, so that load changes on a shared
+    machine hit every model alike. Reports the median of the round medians and their
+    range."""
+    medians: List[List[float]] = [[] for _ in models]
+    for _ in range(rounds):
+        for model, found in zip(models, medians):
+            _, stats = get_model_latency(model.eval(), INPUT_SHAPE,
+                                         max_iter=max(1, runs // rounds), num_warmup=3,
+                                         return_stats=True)
+            found.append(stats.median * 1e3)
+    return [dict(latency_ms=statistics.median(found), latency_range_ms=max(found) - min(found),
+                 threads=torch.get_num_threads()) for found in medians]
 
 
 def table(rows: List[Dict], args: argparse.Namespace) -> str:
     lines = ['| model | test top-1 (%) | params | MACs / image | CPU latency, batch 1 '
-             '(median, IQR) | train time |', '|---|---|---|---|---|---|']
+             '(median, range over rounds) | train time |', '|---|---|---|---|---|---|']
     for row in rows:
         lines.append(f'| {row["name"]} | {row["accuracy"]:.2f} | {row["params"] / 1e6:.3f} M '
                      f'| {row["macs"] / 1e6:.1f} M | {row["latency_ms"]:.2f} ms '
-                     f'(IQR {row["latency_iqr_ms"]:.2f}) | {row["train_s"]:.0f} s |')
+                     f'({row["latency_range_ms"]:.2f}) | {row["train_s"]:.0f} s |')
     return '\n'.join(lines)
 
 
@@ -139,6 +152,10 @@ def main(argv: Optional[List[str]] = None) -> Dict:
                            f'[3/3] student + logits KD from the teacher: {args.epochs} '
                            f'epochs, {data}', args, args.epochs, STUDENT,
                            dict(model=dict(teacher_ckpt=teacher['checkpoint'])))
+    for row, timing in zip((teacher, student, distilled),
+                           latencies([r.pop('model') for r in (teacher, student, distilled)],
+                                     args.latency_runs)):
+        row.update(timing)
     rows = [dict(name=f'teacher ResNet-14 w32 ({args.teacher_epochs} ep)', **teacher),
             dict(name=f'student ResNet-14 w16 alone ({args.epochs} ep)', **student),
             dict(name=f'student ResNet-14 w16 + KD ({args.epochs} ep)', **distilled)]
