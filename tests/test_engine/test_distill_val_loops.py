@@ -23,7 +23,9 @@ def _runner(cfg: Config, model: dict, val_loop: str, work_dir: str, data_root: s
         cfg[loader].dataset.update(data_root=data_root, indices=128)
     cfg.train_dataloader.dataset.indices = train_images
     cfg['model'] = model  # replace, not merge into, the config's algorithm
-    cfg.update(work_dir=work_dir, val_cfg=dict(type=val_loop),
+    # a unique experiment name: MMEngine shares one logger per name (a timestamp)
+    cfg.update(work_dir=work_dir, experiment_name=f'val_{osp.basename(work_dir)}',
+               val_cfg=dict(type=val_loop),
                train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1))
     cfg.param_scheduler = None
     cfg.randomness = dict(seed=0)

@@ -19,6 +19,9 @@ def small_kd_cfg(data_root: str, work_dir: str, hook: dict) -> Config:
     cfg = Config.fromfile(KD_CONFIG)
     cfg.model = kd_model_cfg()
     cfg.work_dir = work_dir
+    # unique per run: MMEngine shares one logger (and its log file) per experiment name,
+    # which is a timestamp, so two runners made in the same second would share a file
+    cfg.experiment_name = f'kd_{osp.basename(work_dir)}'
     cfg.train_cfg.max_epochs = 2
     for split in ('train', 'val', 'test'):
         loader = cfg[f'{split}_dataloader']
