@@ -26,6 +26,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmengine.utils import ProgressBar
 
+from mmrazor.models.algorithms import architecture_of
 from mmrazor.models.task_modules.estimators import count_model, get_model_latency
 from mmrazor.utils import build_model_from_config, register_all_modules
 
@@ -85,7 +86,7 @@ def run_config(config: str, work_dir: str, title: str, args: argparse.Namespace,
     train_s = time.time() - start
     metrics = runner.test()
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    trained = getattr(model, 'architecture', model)  # a KD student without its teacher
+    trained = architecture_of(model)  # a KD student without its teacher
     deployed = build_model_from_config(Config.fromfile(osp.join(ROOT, deploy_config)))
     deployed.load_state_dict(trained.state_dict())
     return dict(accuracy=metrics['accuracy/top1'], train_s=train_s,

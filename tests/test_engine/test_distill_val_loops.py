@@ -7,6 +7,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmrazor.utils.weights import load_weights
+
 from ..conftest import REPO_ROOT
 from ..kd_helpers import KD_CONFIG, STUDENT_MODEL_CFG
 
@@ -81,7 +83,7 @@ def test_self_distill_val_loop_reports_the_student(tmp_path, fashion_mnist_root,
                 preds_T=dict(from_student=False, recorder='fc')))))
     runner = _runner(cfg, model, 'mmrazor.SelfDistillValLoop', str(tmp_path),
                      fashion_mnist_root)
-    state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    state = load_weights(ckpt, map_location='cpu')['state_dict']  # weights only
     runner.model.architecture.load_state_dict(state)
     metrics = runner.val_loop.run()
     assert set(metrics) == {'student.accuracy/top1'}

@@ -55,3 +55,13 @@ def test_hook_checks_its_interval():
     hook = HOOKS.build(dict(type='EstimateResourcesHook',
                             estimator_cfg=dict(input_shape=(1, 3, 32, 32))))
     assert hook.estimator.input_shape == (1, 3, 32, 32) and hook.interval == -1
+
+
+def test_hook_by_iteration(tmp_path, fashion_mnist_root):
+    hook = dict(type='mmrazor.EstimateResourcesHook', interval=3, by_epoch=False,
+                estimator_cfg=dict(input_shape=(1, 1, 28, 28)))
+    runner = Runner.from_cfg(small_kd_cfg(fashion_mnist_root, str(tmp_path), hook))
+    runner.train()  # 2 epochs of 2 iterations
+    log = open(glob.glob(osp.join(runner.log_dir, '*.log'))[0]).read()
+    whens = re.findall(r'Resources of ImageClassifier (.*?): \{', log)
+    assert whens == ['before training', 'after iteration 3']

@@ -151,13 +151,8 @@ MMRAZOR: Dict[Any, Dict[str, Dict[str, Any]]] = {
         'SelfDistillValLoop': VAL_LOOP,
     },
 }
-# Known deviations, being settled by the classes' owners: (class, the deviation).
-KNOWN: Dict[str, str] = {}  # class name -> why it differs, for a known, accepted difference
-CASES = [
-    pytest.param(module, name, id=f'{module.__name__.rpartition(".")[2]}.{name}',
-                 marks=[pytest.mark.xfail(reason=KNOWN[name])] if name in KNOWN else [])
-    for module, table in MMRAZOR.items() for name in table
-]
+CASES = [pytest.param(module, name, id=f'{module.__name__.rpartition(".")[2]}.{name}')
+         for module, table in MMRAZOR.items() for name in table]
 
 
 def our_parameters(cls: type) -> Dict[str, inspect.Parameter]:

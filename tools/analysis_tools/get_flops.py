@@ -16,6 +16,7 @@ from typing import List, Optional, Tuple
 import torch.nn as nn
 from mmengine.config import Config, DictAction
 
+from mmrazor.models.algorithms import architecture_of
 from mmrazor.models.task_modules.estimators import count_model, get_model_latency
 from mmrazor.registry import explain_unknown_types
 from mmrazor.utils import build_model_from_config, register_all_modules
@@ -58,8 +59,8 @@ def input_shape(args: argparse.Namespace) -> Tuple[int, ...]:
 
 def measured_model(model: nn.Module) -> Tuple[nn.Module, str]:
     """The deployable model (an algorithm's architecture) and a description of it."""
-    architecture = getattr(model, 'architecture', None)
-    if isinstance(architecture, nn.Module):
+    architecture = architecture_of(model)
+    if architecture is not model:
         return architecture, (f'{type(architecture).__name__} (the architecture of '
                               f'{type(model).__name__})')
     return model, type(model).__name__

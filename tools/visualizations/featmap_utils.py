@@ -22,6 +22,7 @@ from mmrazor.engine.hooks.visualization_hook import (
                                                      mapped_featmaps,
                                                      normalize_featmap,
 )
+from mmrazor.models.algorithms import architecture_of
 from mmrazor.models.task_modules.recorder import RecorderManager
 from mmrazor.utils import build_model_from_config
 
@@ -84,8 +85,7 @@ def load_model(config: str, checkpoint: str, device: str = 'cpu',
     model = build_model_from_config(cfg)
     load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     model.to(device).eval()
-    architecture = getattr(model, 'architecture', None)
-    return model, architecture if isinstance(architecture, nn.Module) else model, cfg
+    return model, architecture_of(model), cfg
 
 
 def _type_name(transform: dict) -> str:

@@ -5,6 +5,7 @@ import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from mmrazor.models.algorithms.base import architecture_of
 from mmrazor.registry import HOOKS, TASK_UTILS
 
 
@@ -65,8 +66,7 @@ class EstimateResourcesHook(Hook):
     def measured_model(runner) -> nn.Module:
         """The deployable model: the unwrapped model, or an algorithm's architecture."""
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        architecture = getattr(model, 'architecture', None)
-        return architecture if isinstance(architecture, nn.Module) else model
+        return architecture_of(model)
 
     def estimate_resources(self, runner, when: str) -> Dict[str, Any]:
         """Estimate the resources of the measured model and log them."""

@@ -1,6 +1,6 @@
 """Algorithms: BaseModels that wrap an upstream model and compress it."""
-from .base import BaseAlgorithm
+from .base import BaseAlgorithm, architecture_of
 from .distill import *  # noqa: F401,F403
 from .distill import __all__ as _distill_all
 
-__all__ = ['BaseAlgorithm'] + list(_distill_all)
+__all__ = ['BaseAlgorithm', 'architecture_of'] + list(_distill_all)

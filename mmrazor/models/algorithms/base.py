@@ -14,6 +14,13 @@ PredictResults = List[BaseDataElement]
 ForwardResults = Union[LossResults, TensorResults, PredictResults]
 
 
+def architecture_of(model: nn.Module) -> nn.Module:
+    """The upstream model: an algorithm's ``architecture`` (what deploys: no teacher,
+    no generator), else ``model`` itself."""
+    architecture = getattr(model, 'architecture', None)
+    return architecture if isinstance(architecture, nn.Module) else model
+
+
 def disable_inplace(module: nn.Module) -> None:
     """Turn off every ``inplace=True`` op, so hooks can record the tensors they see."""
     for submodule in module.modules():

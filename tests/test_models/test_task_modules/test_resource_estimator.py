@@ -1,5 +1,7 @@
 """ResourceEstimator and its helpers on real models: published figures, torch's own
 counter in the same test, detectors and segmentors from their configs, bad input."""
+import io
+
 import pytest
 import torch
 import torch.nn as nn
@@ -229,3 +231,37 @@ def test_estimator_measures_latency_only_when_asked():
     timed = TASK_UTILS.build(dict(type='ResourceEstimator', input_shape=(1, 3, 64, 64),
                                   as_strings=True, latency_cfg=dict(max_iter=3)))
     assert 'median of 3 runs' in timed.estimate(model)['latency']
+
+
+def test_print_per_layer_stat_writes_a_table_to_ost():
+    model = torchvision.models.resnet18(weights=None)
+    out = io.StringIO()
+    flops, _ = get_model_flops_params(model, (1, 3, 64, 64), print_per_layer_stat=True,
+                                      ost=out, flush=True)
+    table = out.getvalue()
+    assert 'layer1.0.conv1' in table and 'fc' in table  # every layer, not only the top
+    assert f'{flops:,}' in table.splitlines()[-1]  # the total row is the returned figure
+    silent = io.StringIO()
+    get_model_flops_params(model, (1, 3, 64, 64), ost=silent)
+    assert silent.getvalue() == ''
+
+
+def test_input_constructor_is_what_the_model_runs_on():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5, bias=False))
+    seen = []
+
+    def constructor(shape):
+        seen.append(shape)
+        return torch.randn(shape[0], 2, 6)  # another layout than input_shape says
+
+    flops, _ = get_model_flops_params(model, (3, 4, 3), input_constructor=constructor,
+                                      units=None)
+    assert seen == [(3, 4, 3)] and flops == 12 * 5
+
+
+@pytest.mark.parametrize('unit, scale', [('s', 1.0), ('ms', 1e3), ('us', 1e6)])
+def test_every_latency_unit(unit, scale):
+    model = nn.Linear(8, 8)
+    value, stats = get_model_latency(model, (1, 8), unit=unit, max_iter=3, num_warmup=1,
+                                     return_stats=True)
+    assert value == round(stats.median * scale, 3)

@@ -4,6 +4,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
 import torch.nn as nn
 
+from mmrazor.models.algorithms.base import architecture_of
 from mmrazor.registry import TASK_UTILS
 
 from .demo_inputs import (
@@ -16,7 +17,6 @@ from .demo_inputs import (
     DefaultMMYoloDemoInput,
     DemoData,
     Shape,
-    model_architecture,
 )
 
 SCOPE_DEMO_INPUTS: Dict[str, Type[BaseDemoInput]] = {
@@ -61,7 +61,7 @@ def get_default_demo_input_class(model: nn.Module,
     _check_scope(scope)
     if scope is not None:
         return SCOPE_DEMO_INPUTS[scope]
-    architecture = model_architecture(model)
+    architecture = architecture_of(model)
     for module_name, class_name, demo_input in MODEL_TYPE_DEMO_INPUTS:
         # a model of an upstream class means its module is imported: look only there,
         # so that classifying a model never imports a task package

@@ -12,18 +12,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from mmrazor.models.algorithms.base import architecture_of
 from mmrazor.registry import TASK_UTILS
 
 Shape = Tuple[int, ...]
 DemoData = Union[torch.Tensor, Dict[str, Any]]
 NUM_DEMO_BOXES = 3
 DEMO_SEED = 0
-
-
-def model_architecture(model: nn.Module) -> nn.Module:
-    """The upstream model: an algorithm's ``architecture``, else ``model`` itself."""
-    architecture = getattr(model, 'architecture', None)
-    return architecture if isinstance(architecture, nn.Module) else model
 
 
 def find_num_classes(model: nn.Module, heads: Sequence[str], default: int = 1) -> int:
@@ -169,7 +164,7 @@ class ImageTaskDemoInput(DefaultMMDemoInput):
             input_shape (tuple): ``(N, C, H, W)``.
         """
         num, channels, height, width = input_shape
-        architecture = model_architecture(model)
+        architecture = architecture_of(model)
         images = [torch.randint(0, 256, (channels, height, width), dtype=torch.uint8)
                   for _ in range(num)]
         samples = [self.data_sample(architecture, index, height, width)
