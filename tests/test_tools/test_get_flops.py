@@ -1,6 +1,7 @@
 """tools/analysis_tools/get_flops.py (and MMRazor's tools/pruning/get_flops.py) as a user
 runs them: an mmrazor algorithm config, a plain mmdet config, bad options."""
 import json
+import re
 import sys
 
 from mmengine.config import Config
@@ -34,11 +35,12 @@ def test_algorithm_config_measures_the_student(tmp_path):
 def test_plain_mmdet_config_and_mmrazor_tool_name():
     config = resolve_cfg_path('mmdet::retinanet/retinanet_r18_fpn_1x_coco.py')[0]
     log = assert_ok(run_tool([sys.executable, 'tools/pruning/get_flops.py', config, '-H', '160',
-                              '-W', '128', '--depth', '2',
+                              '-W', '128', '--depth', '2', '--units', 'G',
                               '--cfg-options', 'model.backbone.init_cfg=None']))
     assert 'Model: RetinaNet' in log and 'Input shape: (1, 3, 160, 128)' in log
     assert any(line.startswith('backbone.layer1') for line in log.splitlines())
     assert 'bbox_head' in log and 'FLOPs:' in log
+    assert re.search(r'\|\s+GFLOPs\s+\|\s+GMACs\s+\|', log)  # --units G
 
 
 def test_bad_shape_is_refused():

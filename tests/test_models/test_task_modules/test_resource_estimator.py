@@ -1,5 +1,6 @@
 """ResourceEstimator and its helpers on real models: published figures, torch's own
 counter in the same test, detectors and segmentors from their configs, bad input."""
+import inspect
 import io
 
 import pytest
@@ -265,3 +266,32 @@ def test_every_latency_unit(unit, scale):
     value, stats = get_model_latency(model, (1, 8), unit=unit, max_iter=3, num_warmup=1,
                                      return_stats=True)
     assert value == round(stats.median * scale, 3)
+
+
+# MMRazor 1.x's public signatures (spec 3.12, 3.14): same names, same defaults
+MMRAZOR_SIGNATURES = {
+    get_model_flops_params: dict(
+        input_shape=(1, 3, 224, 224), spec_modules=[], disabled_counters=[],
+        print_per_layer_stat=False, units=dict(flops='M', params='M'), as_strings=False,
+        seperate_return=False, input_constructor=None),
+    get_model_latency: dict(input_shape=(1, 3, 224, 224), unit='ms', as_strings=False,
+                            max_iter=100, num_warmup=5, log_interval=100, repeat_num=1),
+    'ResourceEstimator': dict(input_shape=(1, 3, 224, 224),
+                              units=dict(flops='M', params='M', latency='ms'),
+                              as_strings=False, flops_params_cfg=None, latency_cfg=None),
+    'EstimateResourcesHook': dict(interval=-1, by_epoch=True, estimator_cfg=None),
+    'DefaultDemoInput': dict(input_shape=None, training=False, scope=None),
+}
+
+
+@pytest.mark.parametrize('target', list(MMRAZOR_SIGNATURES), ids=str)
+def test_public_signatures_keep_mmrazor_defaults(target):
+    from mmrazor.registry import HOOKS
+    func = target
+    if isinstance(target, str):
+        func = (TASK_UTILS.get(target) or HOOKS.get(target)).__init__
+    params = inspect.signature(func).parameters
+    for name, default in MMRAZOR_SIGNATURES[target].items():
+        assert name in params, f'{target}: no argument {name!r}'
+        assert params[name].default == default, (
+            f'{target}: {name} defaults to {params[name].default!r}, MMRazor to {default!r}')
