@@ -27,7 +27,7 @@ from mmengine.registry import Registry
 from .build_functions import build_razor_model_from_cfg, checked_build_func
 
 SCOPE = 'mmrazor'
-_MODEL_LOCATIONS = ['mmrazor.models']
+_MODEL_LOCATIONS = ['mmrazor.models', 'mmrazor.structures']
 _ENGINE_LOCATIONS = ['mmrazor.engine']
 
 

@@ -193,3 +193,28 @@ def import_object(path: str) -> Tuple[Any, str, Any]:
                 f"'{part}'; {_suggestion(part, _attribute_names(owner))}",
                 name=path) from None
     return owner, parts[-1], obj
+
+
+def replace_module(model: nn.Module, name: str, new: nn.Module) -> nn.Module:
+    """Put ``new`` in place of the submodule of ``model`` called ``name``.
+
+    Args:
+        model (nn.Module): The model to change in place.
+        name (str): A dotted name from ``model.named_modules()``, e.g.
+            ``'backbone.layer1.0.conv1'``; not ``''`` (a model cannot replace itself).
+        new (nn.Module): The module to put there.
+
+    Returns:
+        nn.Module: The module that was replaced.
+
+    Raises:
+        NameLookupError: (a ``KeyError``) if ``model`` has no module ``name``.
+        ValueError: if ``name`` is empty.
+    """
+    if not name:
+        raise ValueError('replace_module needs the dotted name of a submodule; '
+                         "'' is the model itself")
+    old = get_module(model, name)
+    parent_name, _, attr = name.rpartition('.')
+    setattr(get_module(model, parent_name), attr, new)
+    return old

@@ -19,6 +19,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmrazor.datasets  # noqa: F401
     import mmrazor.engine  # noqa: F401
     import mmrazor.models  # noqa: F401
+    import mmrazor.structures  # noqa: F401
     if not init_default_scope:
         return
     current = DefaultScope.get_current_instance()

@@ -1,10 +1,13 @@
-"""Architecture components of mmrazor: backbones, distillation connectors and data-free
-generators."""
+"""Architecture components of mmrazor: backbones, distillation connectors, data-free
+generators and dynamic ops."""
 from .backbones import *  # noqa: F401,F403
 from .backbones import __all__ as _backbones_all
 from .connectors import *  # noqa: F401,F403
 from .connectors import __all__ as _connectors_all
+from .dynamic_ops import *  # noqa: F401,F403
+from .dynamic_ops import __all__ as _dynamic_ops_all
 from .generators import *  # noqa: F401,F403
 from .generators import __all__ as _generators_all
 
-__all__ = list(_backbones_all) + list(_connectors_all) + list(_generators_all)
+__all__ = (list(_backbones_all) + list(_connectors_all) + list(_generators_all)
+           + list(_dynamic_ops_all))

@@ -1,4 +1,4 @@
-"""Task modules: recorders, deliveries, demo inputs, resource estimators."""
+"""Task modules: recorders, deliveries, demo inputs, resource estimators, the tracer."""
 from .delivery import (
                        DistillDelivery,
                        DistillDeliveryManager,
@@ -41,6 +41,13 @@ from .recorder import (
                        ParameterRecorder,
                        RecorderManager,
 )
+from .tracer import (
+                       ChannelAnalyzer,
+                       FxTracer,
+                       MMFxTracer,
+                       analyze_channels,
+                       trace_model,
+)
 
 __all__ = [
     'DistillDelivery', 'DistillDeliveryManager', 'FunctionOutputsDelivery',
@@ -52,5 +59,6 @@ __all__ = [
     'DefaultMMRotateDemoInput', 'DefaultMMSegDemoInput', 'DefaultMMYoloDemoInput',
     'default_demo_inputs', 'defaul_demo_inputs', 'get_default_demo_input_class',
     'BaseCounter', 'BaseEstimator', 'BaseFunctionCounter', 'FlopsParamsReport', 'LatencyStats',
-    'ResourceEstimator', 'count_flops_params', 'get_model_flops_params', 'get_model_latency'
+    'ResourceEstimator', 'count_flops_params', 'get_model_flops_params', 'get_model_latency',
+    'ChannelAnalyzer', 'FxTracer', 'MMFxTracer', 'analyze_channels', 'trace_model'
 ]

@@ -31,6 +31,7 @@ from .deconv_layer_counter import (
                                        ConvTranspose3dCounter,
                                        ConvTransposeCounter,
 )
+from .dynamic_counters import DynamicConv2dCounter, DynamicLinearCounter
 from .function_counters import (
                                        AddmmCounter,
                                        BaseFunctionCounter,
@@ -89,7 +90,8 @@ __all__ = [
     # layers
     'ConvCounter', 'Conv1dCounter', 'Conv2dCounter', 'Conv3dCounter', 'ConvTransposeCounter',
     'ConvTranspose1dCounter', 'ConvTranspose2dCounter', 'ConvTranspose3dCounter',
-    'LinearCounter', 'NormCounter', 'BatchNorm1dCounter', 'BatchNorm2dCounter',
+    'LinearCounter', 'DynamicConv2dCounter', 'DynamicLinearCounter', 'NormCounter',
+    'BatchNorm1dCounter', 'BatchNorm2dCounter',
     'BatchNorm3dCounter', 'SyncBatchNormCounter', 'InstanceNorm1dCounter',
     'InstanceNorm2dCounter', 'InstanceNorm3dCounter', 'LayerNormCounter', 'GroupNormCounter',
     'ActivationCounter', 'ReLUCounter', 'PReLUCounter', 'ELUCounter', 'LeakyReLUCounter',

@@ -45,8 +45,10 @@ def count_active_params(module: nn.Module) -> int:
     total = 0
     for sub in module.modules():
         for tensor in active_parameters(sub).values():
-            if id(tensor) not in seen:
-                seen.add(id(tensor))
+            # a view is identified by its memory, not its id: slices are temporary
+            key = (tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()))
+            if key not in seen:
+                seen.add(key)
                 total += tensor.numel()
     return total
 

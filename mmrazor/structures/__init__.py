@@ -1,0 +1,3 @@
+"""Data structures of mmrazor: subnets (what a search or pruning chose)."""
+from .subnet import *  # noqa: F401,F403
+from .subnet import __all__  # noqa: F401
