@@ -1,15 +1,17 @@
 """The README's main job: compress a model end to end on real data that ships offline.
 
 Trains the Fashion-MNIST teacher (ResNet-14 w32), the student (ResNet-14 w16) alone and
-the student distilled from the teacher (logits KD), all with the same seed and schedule,
-tests each on the 10k test images, and prints one table: test accuracy, parameters,
-multiply-accumulates and CPU latency, and what distillation gained. Uses a GPU for
-training when there is one; latency is always measured on the CPU.
+the student distilled from the teacher (logits KD), all with the same seed and schedule;
+prunes the trained teacher to about half its FLOPs (L1-norm filter pruning, traced
+channel units) and fine-tunes it; tests each on the 10k test images, and prints one
+table: test accuracy, parameters, multiply-accumulates and CPU latency of the model that
+deploys (for pruning: the exported static model), and what distillation and pruning
+gained. Uses a GPU for training when there is one; latency is always measured on the CPU.
 
     python tools/demo_compression.py [--train-images 30000] [--epochs 1]
         [--teacher-epochs 2] [--work-dir work_dirs/demo_compression]
 
-Pruning and quantization add their rows here as they land.
+Quantization adds its row here as it lands.
 """
 import argparse
 import json
@@ -28,11 +30,13 @@ from mmengine.utils import ProgressBar
 
 from mmrazor.models.algorithms import architecture_of
 from mmrazor.models.task_modules.estimators import count_model, get_model_latency
+from mmrazor.structures import export_fix_subnet
 from mmrazor.utils import build_model_from_config, register_all_modules
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TEACHER = 'configs/vanilla/fashion_mnist/resnet14-w32_1xb128_fashion-mnist.py'
 STUDENT = 'configs/vanilla/fashion_mnist/resnet14-w16_1xb128_fashion-mnist.py'
+PRUNE = 'configs/pruning/fashion_mnist/l1-norm/l1-norm_resnet14-w32_1xb128_fashion-mnist.py'
 KD = ('configs/distill/fashion_mnist/kd/'
       'kd_logits_resnet14-w32_resnet14-w16_1xb128_fashion-mnist.py')
 INPUT_SHAPE = (1, 1, 28, 28)
@@ -59,17 +63,21 @@ class ProgressBarHook(Hook):
 
 
 def run_config(config: str, work_dir: str, title: str, args: argparse.Namespace,
-               epochs: int, deploy_config: str, options: Optional[Dict] = None) -> Dict:
+               epochs: int, deploy_config: Optional[str], options: Optional[Dict] = None
+               ) -> Dict:
     """Train ``config`` on the training slice, test it on the test set, and measure the
     model that deploys: ``deploy_config`` with the trained weights (for KD, the student
-    alone, as ``tools/model_converters/convert_kd_ckpt_to_student.py`` exports it)."""
+    alone, as ``tools/model_converters/convert_kd_ckpt_to_student.py`` exports it), or,
+    without one, the static model a pruning algorithm exports."""
     cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.merge_from_dict(options or {})
     cfg.work_dir = work_dir
     cfg.log_level = 'ERROR'  # the progress bars and the table are the output
     cfg.randomness = dict(seed=args.seed)
     cfg.train_cfg.max_epochs = epochs
-    cfg.param_scheduler[1].T_max = epochs
+    for scheduler in cfg.param_scheduler:  # the cosine decay ends with training
+        if 'T_max' in scheduler:
+            scheduler.T_max = epochs
     cfg.train_dataloader.dataset.indices = args.train_images
     cfg.test_dataloader.dataset.indices = args.test_images  # None: all 10k
     for split in ('train_dataloader', 'test_dataloader'):
@@ -86,9 +94,12 @@ def run_config(config: str, work_dir: str, title: str, args: argparse.Namespace,
     train_s = time.time() - start
     metrics = runner.test()
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    trained = architecture_of(model)  # a KD student without its teacher
-    deployed = build_model_from_config(Config.fromfile(osp.join(ROOT, deploy_config)))
-    deployed.load_state_dict(trained.state_dict())
+    if deploy_config is None:  # pruned: the static model with only the kept channels
+        deployed = export_fix_subnet(model, 'mutator', slice_weight=True)[1]
+    else:
+        trained = architecture_of(model)  # a KD student without its teacher
+        deployed = build_model_from_config(Config.fromfile(osp.join(ROOT, deploy_config)))
+        deployed.load_state_dict(trained.state_dict())
     return dict(accuracy=metrics['accuracy/top1'], train_s=train_s,
                 checkpoint=osp.join(work_dir, f'epoch_{epochs}.pth'), model=deployed,
                 **size(deployed))
@@ -144,22 +155,28 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     start = time.time()
     data = f'first {args.train_images} train images'
     teacher = run_config(TEACHER, osp.join(args.work_dir, 'teacher'),
-                         f'[1/3] teacher ResNet-14 w32: {args.teacher_epochs} epochs, {data}',
+                         f'[1/4] teacher ResNet-14 w32: {args.teacher_epochs} epochs, {data}',
                          args, args.teacher_epochs, TEACHER)
     student = run_config(STUDENT, osp.join(args.work_dir, 'student'),
-                         f'[2/3] student ResNet-14 w16 alone: {args.epochs} epochs, {data}',
+                         f'[2/4] student ResNet-14 w16 alone: {args.epochs} epochs, {data}',
                          args, args.epochs, STUDENT)
     distilled = run_config(KD, osp.join(args.work_dir, 'student_kd'),
-                           f'[3/3] student + logits KD from the teacher: {args.epochs} '
+                           f'[3/4] student + logits KD from the teacher: {args.epochs} '
                            f'epochs, {data}', args, args.epochs, STUDENT,
                            dict(model=dict(teacher_ckpt=teacher['checkpoint'])))
-    for row, timing in zip((teacher, student, distilled),
-                           latencies([r.pop('model') for r in (teacher, student, distilled)],
-                                     args.latency_runs)):
+    pruned = run_config(PRUNE, osp.join(args.work_dir, 'teacher_pruned'),
+                        f'[4/4] teacher pruned to ~50% FLOPs (L1 norm) + fine-tuning: '
+                        f'{args.epochs} epochs, {data}', args, args.epochs, None,
+                        dict(model=dict(architecture=dict(init_cfg=dict(
+                            type='Pretrained', checkpoint=teacher['checkpoint']))),
+                             val_cfg=None, custom_hooks=[]))
+    runs = (teacher, student, distilled, pruned)
+    for row, timing in zip(runs, latencies([r.pop('model') for r in runs], args.latency_runs)):
         row.update(timing)
     rows = [dict(name=f'teacher ResNet-14 w32 ({args.teacher_epochs} ep)', **teacher),
             dict(name=f'student ResNet-14 w16 alone ({args.epochs} ep)', **student),
-            dict(name=f'student ResNet-14 w16 + KD ({args.epochs} ep)', **distilled)]
+            dict(name=f'student ResNet-14 w16 + KD ({args.epochs} ep)', **distilled),
+            dict(name=f'teacher pruned, L1 norm, + fine-tuning ({args.epochs} ep)', **pruned)]
     tested = f'the first {args.test_images}' if args.test_images else 'all 10k'
     print(f'\nFashion-MNIST, trained on the {data}, tested on {tested} test images; '
           f'latency on {teacher["threads"]} CPU threads.\n')
@@ -169,6 +186,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
           f'has {teacher["params"] / student["params"]:.1f}x fewer parameters and '
           f'{teacher["macs"] / student["macs"]:.1f}x fewer MACs than its teacher '
           f'({distilled["accuracy"] - teacher["accuracy"]:+.2f} points from it). '
+          f'Pruning took the teacher to {pruned["macs"] / teacher["macs"]:.2f}x its MACs and '
+          f'{pruned["latency_ms"] / teacher["latency_ms"]:.2f}x its latency at '
+          f'{pruned["accuracy"] - teacher["accuracy"]:+.2f} points of accuracy. '
           f'Total {time.time() - start:.0f} s.')
     summary = dict(rows=rows, gain=gain, train_images=args.train_images, epochs=args.epochs,
                    teacher_epochs=args.teacher_epochs, seed=args.seed,

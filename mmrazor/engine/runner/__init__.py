@@ -1,4 +1,8 @@
 """Loops for the MMEngine Runner."""
 from .distill_val_loop import SelfDistillValLoop, SingleTeacherDistillValLoop
+from .prune_val_loop import ItePruneValLoop
 
-__all__ = ['SingleTeacherDistillValLoop', 'SelfDistillValLoop']
+__all__ = ['SingleTeacherDistillValLoop', 'SelfDistillValLoop', 'ItePruneValLoop']
+from .slimmable_val_loop import SlimmableValLoop  # noqa: E402
+
+__all__ += ['SlimmableValLoop']

@@ -1,7 +1,9 @@
 """``BaseAlgorithm``: the algorithm layer's base, wrapping an upstream model."""
+import functools
 from typing import Dict, List, Optional, Union
 
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
@@ -64,6 +66,10 @@ class BaseAlgorithm(BaseModel):
         elif not isinstance(architecture, nn.Module):
             raise TypeError('architecture should be a config dict or an nn.Module '
                             f'(e.g. a BaseModel), but got {type(architecture)}')
+        if isinstance(data_preprocessor, dict) and 'type' not in data_preprocessor:
+            # MMRazor configs write `data_preprocessor = {}` (or get an upstream config's
+            # type-less one merged in): it cannot be built, the architecture's is meant
+            data_preprocessor = None
         if data_preprocessor is None:
             data_preprocessor = getattr(architecture, 'data_preprocessor', None)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -72,12 +78,45 @@ class BaseAlgorithm(BaseModel):
         if not module_inplace:
             disable_inplace(self.architecture)
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """Mark the runs of a subclass's own ``train_step`` (see :meth:`forward`)."""
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get('train_step')
+        if step is None or getattr(step, 'marks_own_step', False):
+            return
+
+        @functools.wraps(step)
+        def train_step(self, *args, **kwargs):
+            outer = self.__dict__.get('_in_own_train_step', False)
+            self.__dict__['_in_own_train_step'] = True
+            try:
+                return step(self, *args, **kwargs)
+            finally:
+                self.__dict__['_in_own_train_step'] = outer
+
+        train_step.marks_own_step = True
+        cls.train_step = train_step
+
+    def _check_own_train_step_runs(self) -> None:
+        """A wrapper that calls ``forward(mode='loss')`` directly (MMEngine's
+        ``MMDistributedDataParallel``) would silently skip an algorithm's own
+        ``train_step`` (pruning steps, sandwich rules): refuse, and say what to use."""
+        if (self.training and type(self).train_step is not BaseModel.train_step
+                and not self.__dict__.get('_in_own_train_step', False)
+                and dist.is_available() and dist.is_initialized()):
+            raise RuntimeError(
+                f'{type(self).__name__} trains with its own train_step, which '
+                'MMDistributedDataParallel skips (it calls forward(mode="loss") '
+                "directly). Set model_wrapper_cfg = dict(type='mmrazor.AlgorithmDDP') "
+                '(it runs train_step and averages the gradients of every optimizer).')
+
     def forward(self,
                 inputs: torch.Tensor,
                 data_samples: Optional[List[BaseDataElement]] = None,
                 mode: str = 'tensor') -> ForwardResults:
         """Dispatch to :meth:`loss`, :meth:`_forward` or :meth:`_predict` by ``mode``."""
         if mode == 'loss':
+            self._check_own_train_step_runs()
             return self.loss(inputs, data_samples)
         if mode == 'tensor':
             return self._forward(inputs, data_samples)

@@ -4,3 +4,10 @@ from .channel_mutator import ChannelMutator, OneShotChannelMutator, SlimmableCha
 
 __all__ = ['BaseMutator', 'ChannelMutator', 'OneShotChannelMutator',
            'SlimmableChannelMutator']
+
+from .channel_mutator import DCFFChannelMutator, DMCPChannelMutator  # noqa: E402
+
+__all__ += ['DCFFChannelMutator', 'DMCPChannelMutator']
+from .channel_mutator import GroupFisherChannelMutator  # noqa: E402
+
+__all__ += ['GroupFisherChannelMutator']

@@ -17,10 +17,6 @@ import torch
 import torch.nn as nn
 from mmengine import fileio
 
-from mmrazor.models.algorithms.base import architecture_of
-from mmrazor.models.architectures.dynamic_ops import DynamicMixin
-from mmrazor.models.mutables import BaseMutable, DerivedMutable, MutableChannelContainer
-from mmrazor.models.mutators import BaseMutator
 from mmrazor.registry import MODELS
 from mmrazor.utils.lookup import closest_names, replace_module
 
@@ -32,23 +28,31 @@ def _check_mode(mode: str, what: str) -> None:
         raise ValueError(f'Unknown {what} {mode!r}; valid: {", ".join(SUBNET_MODES)}')
 
 
+def _models():
+    """mmrazor.models, imported when first used: its algorithms import this module."""
+    from mmrazor.models import architectures, mutables, mutators
+    return architectures.dynamic_ops, mutables, mutators
+
+
 def _remove_prefix(name: str, prefix: str) -> str:
     # a real prefix removal: MMRazor's ``str.lstrip(prefix)`` stripped characters
     return name[len(prefix):] if prefix and name.startswith(prefix) else name
 
 
-def named_mutables(model: nn.Module) -> Iterator[Tuple[str, BaseMutable]]:
+def named_mutables(model: nn.Module) -> Iterator[Tuple[str, nn.Module]]:
     """The mutables that make the subnet's choices, by module name.
 
     Containers (which only assemble other mutables) and derived mutables (computed
     from others) choose nothing; mutables inside a mutator (pruning units) are
     exported by the mutator (``'mutator'`` mode).
     """
-    inside_mutators = {id(m) for module in model.modules() if isinstance(module, BaseMutator)
-                       for m in module.modules()}
+    _, mutables, mutators = _models()
+    inside_mutators = {id(m) for module in model.modules()
+                       if isinstance(module, mutators.BaseMutator) for m in module.modules()}
+    skipped = (mutables.MutableChannelContainer, mutables.DerivedMutable)
     for name, module in model.named_modules():
-        if (isinstance(module, BaseMutable) and id(module) not in inside_mutators
-                and not isinstance(module, (MutableChannelContainer, DerivedMutable))):
+        if (isinstance(module, mutables.BaseMutable) and id(module) not in inside_mutators
+                and not isinstance(module, skipped)):
             yield name, module
 
 
@@ -63,9 +67,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _mutator_of(model: nn.Module) -> BaseMutator:
+def _mutator_of(model: nn.Module) -> nn.Module:
     mutator = getattr(model, 'mutator', None)
-    if not isinstance(mutator, BaseMutator):
+    if not isinstance(mutator, _models()[2].BaseMutator):
         raise TypeError(f"'mutator' mode needs a model with a mutator (an algorithm such "
                         f'as ItePruneAlgorithm); {type(model).__name__} has none')
     return mutator
@@ -107,6 +111,7 @@ def export_fix_subnet(model: nn.Module,
             fix_subnet[mutable.alias or name] = entry
     if not slice_weight:
         return fix_subnet, None
+    from mmrazor.models.algorithms.base import architecture_of  # algorithms import us
     copied = copy.deepcopy(model)
     fix_all_mutables(copied)
     return fix_subnet, to_static_model(architecture_of(copied))
@@ -116,7 +121,7 @@ def fix_all_mutables(model: nn.Module) -> None:
     """Fix every unfixed mutable (mutators' units included) at its current choice."""
     for module in model.modules():
         fix = getattr(module, 'fix_channel_mutables', None)
-        if isinstance(module, BaseMutator) and callable(fix):
+        if isinstance(module, _models()[2].BaseMutator) and callable(fix):
             fix()
     for _, mutable in named_mutables(model):
         if not mutable.is_fixed:
@@ -132,12 +137,13 @@ def to_static_model(model: nn.Module) -> nn.Module:
     Returns:
         nn.Module: ``model`` (or its static op, if ``model`` itself is dynamic).
     """
+    dynamic_mixin = _models()[0].DynamicMixin
     dynamic = [(name, module) for name, module in model.named_modules()
-               if isinstance(module, DynamicMixin)]
+               if isinstance(module, dynamic_mixin)]
     for name, module in sorted(dynamic, key=lambda item: -item[0].count('.')):
         if name:
             replace_module(model, name, module.to_static_op())
-    if isinstance(model, DynamicMixin):
+    if isinstance(model, dynamic_mixin):
         return model.to_static_op()
     return model
 
@@ -156,7 +162,7 @@ def _chosen(entry: Any) -> Any:
     return entry['chosen'] if isinstance(entry, dict) and 'chosen' in entry else entry
 
 
-def _check_choice(key: str, mutable: BaseMutable, chosen: Any) -> None:
+def _check_choice(key: str, mutable: nn.Module, chosen: Any) -> None:
     try:
         choices = mutable.choices
     except NotImplementedError:
@@ -200,7 +206,7 @@ def load_fix_subnet(model: nn.Module,
 
 def _load_mutable_subnet(model: nn.Module, subnet: Dict, prefix: str,
                          extra_prefix: str) -> None:
-    plan: List[Tuple[BaseMutable, Any]] = []
+    plan: List[Tuple[nn.Module, Any]] = []
     missing, used = [], set()
     for name, mutable in named_mutables(model):
         key = mutable.alias or extra_prefix + _remove_prefix(name, prefix)

@@ -282,3 +282,19 @@ def test_channel_count_reused_where_channels_stay_is_prunable():
     assert 'a_(0, 8)_8' in units
     names = {ch['name'] for ch in units['a_(0, 8)_8']['channels']['output_related']}
     assert names == {'a', 'fc'}
+
+
+def test_model_broken_in_tensor_mode_is_traced_in_predict_mode():
+    """mmseg's PointRend fails in 'tensor' mode upstream; its 'predict' path passes
+    ConfigDicts to methods that become leaves (they must arrive intact)."""
+    from mmengine.hub import get_config
+    config = get_config('mmseg::point_rend/pointrend_r50_4xb2-80k_cityscapes-512x1024.py')
+    config.model.backbone.init_cfg = None
+    config.model.pretrained = None
+    model = build_model_from_config(config)
+    analyzer = ChannelAnalyzer((1, 3, 64, 64), tracer_type='FxTracer')
+    with pytest.warns(UserWarning, match="tracing its 'predict' mode"):
+        units = analyzer.analyze(model)
+    assert 'backbone.layer1.0.conv1_(0, 64)_64' in units
+    assert any(name.startswith('neck.') for name in units)
+    assert set(analyzer.auto_leaves) <= {'decode_head.1.get_points_test', 'postprocess_result'}

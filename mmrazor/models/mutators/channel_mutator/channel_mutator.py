@@ -135,11 +135,11 @@ class ChannelMutator(BaseMutator[ChannelUnitType], Generic[ChannelUnitType]):
             units = self._units_from_predefined(supernet)
         else:
             units = self._units_from_analyzer(supernet)
-            stuck = [f'{u.name} ({"; ".join(u.unprunable_reasons)})'
+            stuck = [f'{u.name} ({"; ".join(u.unprunable_reasons())})'
                      for u in units if not u.is_mutable]
             if stuck:
-                warnings.warn(f'{len(stuck)} traced units keep their width because '
-                              f'{self.unit_class.__name__} cannot make their layers dynamic: '
+                warnings.warn(f'{len(stuck)} traced units keep their width '
+                              f'({self.unit_class.__name__}): '
                               + ', '.join(stuck[:5]) + (' ...' if len(stuck) > 5 else ''),
                               stacklevel=2)
         for unit in units:

@@ -11,7 +11,7 @@ from mmrazor.registry import TASK_UTILS
 from ..demo_inputs import BaseDemoInput, DefaultDemoInput
 from .channel_flow import follow_channels
 from .channel_units import FrozenGroup, build_unit_configs
-from .fx_tracer import FxTracer, trace_model
+from .fx_tracer import FxTracer, TraceFailure, trace_model
 
 TRACER_TYPES = ('FxTracer', 'BackwardTracer')
 
@@ -70,7 +70,17 @@ class ChannelAnalyzer:
         {'num_channels': n}, 'channels': {'input_related': [...],
         'output_related': [...]}}}``."""
         inputs, constants = self.demo_inputs(model)
-        graph, tracer = trace_model(model, inputs, constants, FxTracer())
+        try:
+            graph, tracer = trace_model(model, inputs, constants, FxTracer())
+        except TraceFailure as error:
+            if constants.get('mode') != 'tensor':
+                raise
+            # some upstream models break in 'tensor' mode (mmseg's PointRend): the
+            # 'predict' path runs the same layers, post-processing becomes leaves
+            warnings.warn(f"{type(model).__name__} cannot run in 'tensor' mode ({error}); "
+                          "tracing its 'predict' mode instead", stacklevel=2)
+            constants = {**constants, 'mode': 'predict'}
+            graph, tracer = trace_model(model, inputs, constants, FxTracer())
         flow, hidden = follow_channels(model, graph)
         units, self.frozen_groups = build_unit_configs(flow)
         self.auto_leaves = dict(tracer.auto_leaves)

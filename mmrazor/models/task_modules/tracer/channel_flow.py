@@ -80,7 +80,8 @@ def prunable(module: nn.Module) -> bool:
             module.groups < module.in_channels
     if isinstance(module, nn.LayerNorm):
         return len(module.normalized_shape) == 1
-    return isinstance(module, (nn.Linear, nn.modules.batchnorm._BatchNorm))
+    # a group norm keeps its channels per group: units round their widths to it
+    return isinstance(module, (nn.Linear, nn.modules.batchnorm._BatchNorm, nn.GroupNorm))
 
 
 # --- the rules -------------------------------------------------------------------

@@ -5,7 +5,6 @@ layer side the unit's channels must sit in contiguous runs, in the same order as
 the unit's first producer (``expand_ratio`` copies each when a flatten fed a linear);
 otherwise (a channel shuffle, a reordering) the unit is frozen, never pruned wrongly.
 """
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -49,31 +48,46 @@ def build_unit_configs(flow: ChannelFlow) -> Tuple[Dict[str, Dict], List[FrozenG
     """The prunable units (``{name: {'init_args', 'channels'}}``) and the frozen
     groups of a channel flow."""
     elements = flow.elements
-    port_roots = {key: elements.roots(port.ids) for key, port in flow.ports.items()}
-    reach: Dict[int, set] = defaultdict(set)
-    for key, roots in port_roots.items():
-        for root in np.unique(roots).tolist():
-            reach[root].add(key)
-    groups: Dict[Tuple[PortKey, ...], List[int]] = defaultdict(list)
-    for root, keys in reach.items():
-        signature = tuple(sorted(keys, key=lambda k: (flow.ports[k].order, k[1])))
-        groups[signature].append(root)
+    keys = sorted(flow.ports, key=lambda k: (flow.ports[k].order, k[1]))
+    port_roots = {key: elements.roots(flow.ports[key].ids) for key in keys}
+    if not keys:
+        return {}, []
+    # every (root, port) meeting, then one signature (set of ports) per root
+    uniques = [np.unique(port_roots[key]) for key in keys]
+    roots = np.concatenate(uniques)
+    ports = np.concatenate([np.full(len(u), i) for i, u in enumerate(uniques)])
+    weights = np.random.default_rng(0).integers(1, 2**62, size=(2, len(keys)))
+    order = np.argsort(roots, kind='stable')
+    roots, ports = roots[order], ports[order]
+    starts = np.concatenate([[0], np.nonzero(np.diff(roots))[0] + 1])
+    signature_hash = np.stack([np.add.reduceat(weights[i][ports], starts) for i in (0, 1)], 1)
+    _, group_of, group_sizes = np.unique(signature_hash, axis=0, return_inverse=True,
+                                         return_counts=True)
+    group_of = group_of.reshape(-1)
+    unique_roots = roots[starts]
+    reasons = elements.frozen_reasons(unique_roots)
+    ends = np.concatenate([starts[1:], [len(roots)]])
 
     units: Dict[str, Dict] = {}
     frozen: List[FrozenGroup] = []
-    for signature, roots in groups.items():
-        layers = sorted({key[0] for key in signature},
-                        key=lambda n: min(flow.ports[k].order for k in signature
-                                          if k[0] == n))
-        reason = next((elements.frozen_reason(r) for r in roots
-                       if elements.frozen_reason(r) is not None), None)
+    by_group = np.argsort(group_of, kind='stable')
+    bounds = np.concatenate([[0], np.cumsum(group_sizes)])
+    signatures = []
+    for group in range(len(group_sizes)):
+        first = by_group[bounds[group]]
+        signatures.append((tuple(ports[starts[first]:ends[first]].tolist()), group))
+    for port_indices, group in sorted(signatures):  # in graph order
+        members = unique_roots[by_group[bounds[group]:bounds[group + 1]]]
+        signature = [keys[i] for i in port_indices]
+        layers = list(dict.fromkeys(key[0] for key in signature))
+        reason = next((reasons[r] for r in members.tolist() if r in reasons), None)
         outputs = [key for key in signature if key[1]]
         if reason is None and not outputs:
             reason = 'no prunable layer produces these channels'
-        config = None if reason else _unit_config(flow, port_roots, signature, roots,
+        config = None if reason else _unit_config(port_roots, signature, members,
                                                  outputs[0])
         if config is None:
-            frozen.append(FrozenGroup(layers, len(roots),
+            frozen.append(FrozenGroup(layers, len(members),
                                       reason or 'channel order changes between layers'))
             continue
         name, unit = config
@@ -81,23 +95,22 @@ def build_unit_configs(flow: ChannelFlow) -> Tuple[Dict[str, Dict], List[FrozenG
     return units, frozen
 
 
-def _unit_config(flow: ChannelFlow, port_roots: Dict[PortKey, np.ndarray],
-                 signature: Tuple[PortKey, ...], roots: List[int], first_output: PortKey
-                 ) -> Optional[Tuple[str, Dict]]:
-    members = np.array(sorted(roots))
+def _unit_config(port_roots: Dict[PortKey, np.ndarray], signature: List[PortKey],
+                 members: np.ndarray, first_output: PortKey) -> Optional[Tuple[str, Dict]]:
+    members = np.sort(members)
     num = len(members)
     producer = port_roots[first_output]
-    in_group = np.isin(producer, members)
-    order = producer[in_group]
+    order = producer[np.isin(producer, members)]
     _, first_seen = np.unique(order, return_index=True)
     ranked = order[np.sort(first_seen)]
-    rank_of = {int(r): i for i, r in enumerate(ranked)}
+    rank_of_sorted = np.empty(num, dtype=np.int64)
+    rank_of_sorted[np.searchsorted(members, ranked)] = np.arange(num)
     channels: Dict[str, List[Dict]] = {'input_related': [], 'output_related': []}
     for key in signature:
         roots_here = port_roots[key]
         indices = np.nonzero(np.isin(roots_here, members))[0]
         for run in _runs(indices):
-            ranks = np.array([rank_of[int(r)] for r in roots_here[run]])
+            ranks = rank_of_sorted[np.searchsorted(members, roots_here[run])]
             pieces = _channels_of_run(run, ranks, num)
             if pieces is None:
                 return None

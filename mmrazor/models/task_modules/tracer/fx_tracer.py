@@ -53,9 +53,19 @@ class MethodLeaf:
 
 
 def concrete(value: Any) -> Any:
-    """The real value behind a proxy (recursively in containers)."""
-    return map_aggregate(value, lambda v: v.node.meta['value']
-                         if isinstance(v, fx.Proxy) else v)
+    """The real value behind a proxy, in containers too; every other object is kept
+    as it is (a ``ConfigDict`` stays one, unlike fx's ``map_aggregate``)."""
+    if isinstance(value, fx.Proxy):
+        return value.node.meta['value']
+    if type(value) in (list, tuple):
+        return type(value)(concrete(v) for v in value)
+    if isinstance(value, tuple) and hasattr(value, '_fields'):  # a namedtuple
+        return type(value)(*(concrete(v) for v in value))
+    if type(value) is dict:
+        return {k: concrete(v) for k, v in value.items()}
+    if isinstance(value, slice):
+        return slice(concrete(value.start), concrete(value.stop), concrete(value.step))
+    return value
 
 
 def _has_proxy(value: Any) -> bool:
@@ -145,18 +155,32 @@ class FxTracer(fx.Tracer):
         self._inputs: Dict[str, Any] = {}
         self._constants: Dict[str, Any] = {}
         self._executing = False
+        self._call_args: Optional[Tuple[Tuple, Dict]] = None
 
     # --- concrete values ----------------------------------------------------------
     def proxy(self, node: fx.Node) -> fx.Proxy:
         return ConcreteProxy(node, self)
 
+    def create_proxy(self, kind: str, target: Any, args: Tuple, kwargs: Dict[str, Any],
+                     name: Optional[str] = None, type_expr: Any = None,
+                     proxy_factory_fn: Optional[Callable] = None) -> fx.Proxy:
+        # the node's args are rebuilt by fx (dicts become immutable_dicts): the real
+        # call uses the caller's own objects
+        self._call_args = (args, kwargs)
+        try:
+            return super().create_proxy(kind, target, args, kwargs, name, type_expr,
+                                        proxy_factory_fn)
+        finally:
+            self._call_args = None
+
     def create_node(self, kind: str, target: Any, args: Tuple, kwargs: Dict[str, Any],
                     name: Optional[str] = None, type_expr: Any = None) -> fx.Node:
+        call_args, self._call_args = self._call_args, None
         node = super().create_node(kind, target, args, kwargs, name, type_expr)
         if kind != 'output':
             self._executing = True  # run for real: fx's patches pass straight through
             try:
-                node.meta['value'] = self._run(node)
+                node.meta['value'] = self._run(node, call_args)
             except Exception:
                 self.graph.erase_node(node)
                 raise
@@ -169,8 +193,11 @@ class FxTracer(fx.Tracer):
             return attr_val
         return super().getattr(attr, attr_val, parameter_proxy_cache)
 
-    def _run(self, node: fx.Node) -> Any:
-        args, kwargs = _node_values(node.args), _node_values(node.kwargs)
+    def _run(self, node: fx.Node, call_args: Optional[Tuple[Tuple, Dict]] = None) -> Any:
+        if call_args is not None:
+            args, kwargs = concrete(tuple(call_args[0])), concrete(dict(call_args[1]))
+        else:
+            args, kwargs = _node_values(node.args), _node_values(node.kwargs)
         if node.op == 'placeholder':
             if node.target in self._inputs:
                 return self._inputs[node.target]

@@ -18,3 +18,14 @@ __all__ = ['DynamicConv2d', 'DynamicConv2dAdaptivePadding', 'DynamicConvMixin',
            'DynamicBatchNorm3d', 'DynamicBatchNormMixin', 'DynamicBatchNormXd',
            'DynamicGroupNorm', 'DynamicLayerNorm', 'DynamicSyncBatchNorm',
            'SwitchableBatchNorm2d']
+from .dmcp_batchnorm import DMCPBatchNorm2d  # noqa: E402
+from .dynamic_fuse_conv import FuseConv2d  # noqa: E402
+
+__all__ += ['FuseConv2d', 'DMCPBatchNorm2d']
+from .group_fisher_ops import (  # noqa: E402
+    GroupFisherConv2d,
+    GroupFisherLinear,
+    GroupFisherMixin,
+)
+
+__all__ += ['GroupFisherConv2d', 'GroupFisherLinear', 'GroupFisherMixin']

@@ -9,3 +9,11 @@ from .slimmable_channel_unit import SlimmableChannelUnit
 __all__ = ['Channel', 'ChannelUnit', 'MutableChannelUnit', 'SequentialMutableChannelUnit',
            'L1MutableChannelUnit', 'OneShotMutableChannelUnit', 'SlimmableChannelUnit',
            'DYNAMIC_OPS', 'replace_with_dynamic_ops']
+
+from .dcff_channel_unit import DCFFChannelUnit  # noqa: E402
+from .dmcp_channel_unit import DMCPChannelUnit  # noqa: E402
+
+__all__ += ['DCFFChannelUnit', 'DMCPChannelUnit']
+from .group_fisher_unit import GroupFisherChannelUnit  # noqa: E402
+
+__all__ += ['GroupFisherChannelUnit']

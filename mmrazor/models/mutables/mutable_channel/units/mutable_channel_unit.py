@@ -9,6 +9,7 @@ import torch.nn as nn
 from mmcv.cnn.bricks import Conv2dAdaptivePadding
 from mmcv.cnn.bricks import wrappers as mmcv_wrappers
 from mmengine.model.utils import _BatchNormXd
+from mmengine.utils.dl_utils.parrots_wrapper import SyncBatchNorm as MMEngineSyncBN
 
 from mmrazor.models.architectures.dynamic_ops import (
                                                       DynamicBatchNorm1d,
@@ -43,6 +44,7 @@ DYNAMIC_OPS: Dict[Type[nn.Module], Type[nn.Module]] = {
     nn.BatchNorm3d: DynamicBatchNorm3d,
     _BatchNormXd: DynamicBatchNormXd,
     nn.SyncBatchNorm: DynamicSyncBatchNorm,
+    MMEngineSyncBN: DynamicSyncBatchNorm,  # what 'SyncBN' builds in OpenMMLab configs
     nn.LayerNorm: DynamicLayerNorm,
     nn.GroupNorm: DynamicGroupNorm,
 }

@@ -109,3 +109,13 @@ __all__ = [
     'MatmulCounter', 'RightMatmulCounter', 'AddmmCounter', 'EinsumCounter',
     'ScaledDotProductAttentionCounter', 'FunctionalLinearCounter', 'FunctionalConvCounter',
 ]
+
+from .dmcp_counters import DMCPBatchNorm2dCounter  # noqa: E402
+
+__all__ += ['DMCPBatchNorm2dCounter']
+from .group_fisher_counters import (  # noqa: E402
+    GroupFisherConv2dCounter,
+    GroupFisherLinearCounter,
+)
+
+__all__ += ['GroupFisherConv2dCounter', 'GroupFisherLinearCounter']

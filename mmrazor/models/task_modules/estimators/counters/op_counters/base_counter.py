@@ -42,10 +42,12 @@ def active_parameters(module: nn.Module) -> Dict[str, torch.Tensor]:
 def count_active_params(module: nn.Module) -> int:
     """Number of active parameters of ``module`` and its children, shared ones once."""
     seen = set()
+    alive = []  # sliced copies stay referenced, so no later one reuses their memory
     total = 0
     for sub in module.modules():
         for tensor in active_parameters(sub).values():
-            # a view is identified by its memory, not its id: slices are temporary
+            alive.append(tensor)
+            # shared weights are the same memory viewed alike, whatever their ids
             key = (tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()))
             if key not in seen:
                 seen.add(key)
