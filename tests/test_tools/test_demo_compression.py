@@ -5,7 +5,8 @@ import sys
 from .test_train_test import assert_ok, run_tool
 
 
-def test_demo_trains_teacher_student_kd_and_pruned_and_prints_the_table(tmp_path, fashion_mnist_root):
+def test_demo_trains_teacher_student_kd_and_pruned_and_prints_the_table(tmp_path,
+                                                                        fashion_mnist_root):
     log = assert_ok(run_tool([sys.executable, 'tools/demo_compression.py',
                               '--train-images', '256', '--test-images', '512', '--epochs', '1',
                               '--teacher-epochs', '1',
