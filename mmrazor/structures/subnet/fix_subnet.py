@@ -138,11 +138,14 @@ def to_static_model(model: nn.Module) -> nn.Module:
         nn.Module: ``model`` (or its static op, if ``model`` itself is dynamic).
     """
     dynamic_mixin = _models()[0].DynamicMixin
-    dynamic = [(name, module) for name, module in model.named_modules()
+    dynamic = [(name, module) for name, module in model.named_modules(remove_duplicate=False)
                if isinstance(module, dynamic_mixin)]
+    static_ops: Dict[int, nn.Module] = {}  # a layer under several names stays one layer
     for name, module in sorted(dynamic, key=lambda item: -item[0].count('.')):
         if name:
-            replace_module(model, name, module.to_static_op())
+            if id(module) not in static_ops:
+                static_ops[id(module)] = module.to_static_op()
+            replace_module(model, name, static_ops[id(module)])
     if isinstance(model, dynamic_mixin):
         return model.to_static_op()
     return model

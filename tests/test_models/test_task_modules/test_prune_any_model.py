@@ -84,3 +84,32 @@ def test_prune_every_unit_export_and_match(name):
     flops_pruned = get_model_flops_params(static, input_shape=shape)[0]
     flops_full = get_model_flops_params(copy.deepcopy(MODELS[name]()), input_shape=shape)[0]
     assert flops_pruned < 0.95 * flops_full
+
+
+def test_layer_shared_under_two_names_is_pruned_once():
+    """A head conv shared between levels (RTMDet's share_conv) sits under two names:
+    both must become the same dynamic op."""
+    class SharedHead(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a1, self.a2 = nn.Conv2d(3, 8, 1), nn.Conv2d(3, 8, 1)
+            shared = nn.Conv2d(8, 4, 1)
+            self.head1 = nn.Sequential(shared, nn.BatchNorm2d(4))
+            self.head2 = nn.Sequential(shared, nn.BatchNorm2d(4))
+
+        def forward(self, x):
+            return self.head1(self.a1(x)), self.head2(self.a2(x))
+
+    model = SharedHead().eval()
+    pruned = Pruned(model, (1, 3, 8, 8)).eval()
+    assert [u.name for u in pruned.mutator.mutable_units] == ['a1_(0, 8)_8']
+    pruned.mutator.set_choices({'a1_(0, 8)_8': 0.5})
+    assert model.head1[0] is model.head2[0]
+    x = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        expected = model(x)
+        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
+        got = static(x)
+    assert static.head1[0] is static.head2[0] and static.head1[0].in_channels == 4
+    for a, b in zip(got, expected):
+        assert torch.allclose(a, b, atol=1e-6)

@@ -58,8 +58,7 @@ class ChannelAnalyzer:
             demo = DefaultDemoInput(input_shape=tuple(demo))
         data = demo.get_data(model)
         if isinstance(data, torch.Tensor):
-            params = [p for p in inspect.signature(type(model).forward).parameters
-                      if p != 'self']
+            params = list(inspect.signature(model.forward).parameters)  # bound: no self
             return {params[0]: data}, {}
         inputs = {k: v for k, v in data.items() if isinstance(v, torch.Tensor)}
         constants = {k: v for k, v in data.items() if k not in inputs}

@@ -96,9 +96,16 @@ def replace_with_dynamic_ops(model: nn.Module, names: Iterable[str],
                             f'op; prunable types: '
                             f'{", ".join(t.__name__ for t in op_map)}')
         new_ops[name] = new
+    # a layer held under several names (a head shared between levels) is one layer:
+    # every name gets the same dynamic op
+    aliases: Dict[int, List[str]] = {}
+    for alias, module in model.named_modules(remove_duplicate=False):
+        aliases.setdefault(id(module), []).append(alias)
     for name, new in new_ops.items():
-        if new is not get_module(model, name):
-            replace_module(model, name, new)
+        old = get_module(model, name)
+        if new is not old:
+            for alias in aliases.get(id(old), [name]):
+                replace_module(model, alias, new)
     return new_ops
 
 
