@@ -87,7 +87,7 @@ def test_runner_prunes_by_epoch_logs_checkpoints_and_saves_the_subnet(
     subnet = json.load(open(tmp_path / 'fix_subnet.json'))
     assert {n: subnet['channel_unit_cfg']['units'][n]['choice'] for n in INNER} == \
         {n: 0.25 for n in INNER}
-    state = torch.load(tmp_path / 'fix_subnet_weight.pth')['state_dict']
+    state = torch.load(tmp_path / 'fix_subnet_weight.pth', weights_only=True)['state_dict']
     algorithm.eval()
     _, static = export_fix_subnet(algorithm, 'mutator', slice_weight=True)
     static.load_state_dict(state)

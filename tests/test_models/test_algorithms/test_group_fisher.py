@@ -371,7 +371,8 @@ def test_two_processes_prune_the_same_channels(tmp_path):
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
     mp.spawn(_ddp_worker, args=(port, str(tmp_path)), nprocs=2)
-    first, second = (torch.load(tmp_path / f'{rank}.pth') for rank in range(2))
+    first, second = (torch.load(tmp_path / f'{rank}.pth', weights_only=True)
+                     for rank in range(2))
     assert int((~first['masks']).sum()) == 2  # 4 steps, a channel every 2
     assert torch.equal(first['masks'], second['masks'])  # Fisher summed over ranks
     assert torch.equal(first['params'], second['params'])  # gradients averaged
