@@ -125,3 +125,23 @@ def test_cpu_distributed_after_fix():
     proc = _run_dist('from mmrazor.utils import apply_compat_fixes; apply_compat_fixes()')
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert 'ddp ok 1' in proc.stdout
+
+
+def test_upstream_torch_has_no_fake_kernel_for_fake_quant_cachemask():
+    from mmrazor.utils.compat import fake_quant_export
+    # when this fails, torch has its own kernel: delete compat/fake_quant_export.py
+    assert not fake_quant_export.UPSTREAM_HAS_FAKE_KERNEL
+    assert fake_quant_export.has_fake_kernel()  # the fix is installed
+
+
+def test_fake_quant_exports_with_a_dynamic_batch():
+    class FakeQuant(torch.nn.Module):
+        def forward(self, x):
+            return torch.fake_quantize_per_tensor_affine(x, 0.1, 0, 0, 255).flatten(1)
+
+    apply_compat_fixes()
+    batch = torch.export.Dim('batch', min=1)
+    program = torch.export.export(FakeQuant(), (torch.rand(2, 3), ),
+                                  dynamic_shapes={'x': {0: batch}})
+    x = torch.rand(5, 3)
+    torch.testing.assert_close(program.module()(x), FakeQuant()(x))

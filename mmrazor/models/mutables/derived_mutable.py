@@ -146,6 +146,8 @@ class DerivedMethodMixin:
             return self.derive_expand_mutable(other)
         if isinstance(other, BaseMutable) and not _has_mask(other):
             source = self
+            if _has_mask(source):
+                return _expand_by_value(source, other)
 
             def product_fn() -> Any:
                 return source.current_choice * other.current_choice
@@ -168,7 +170,29 @@ class DerivedMethodMixin:
 
 
 def _has_mask(obj: Any) -> bool:
+    if isinstance(obj, DerivedMutable):  # derived from values: no channels
+        return obj.mask_fn is not None
     return hasattr(type(obj), 'current_mask')
+
+
+def _expand_by_value(channels: Any, ratio: BaseMutable) -> 'DerivedMutable':
+    """Channels times a searchable ratio (a mutable value, e.g. an expand ratio).
+
+    The layer is built for the largest ratio; the mask keeps its first
+    ``active channels * current ratio`` channels.
+    """
+
+    def choice_fn() -> int:
+        return int(int(channels.current_mask.sum()) * ratio.current_choice)
+
+    def mask_fn() -> torch.Tensor:
+        mask = channels.current_mask
+        full = int(mask.numel() * max(ratio.choices))
+        expanded = torch.zeros(full, dtype=torch.bool, device=mask.device)
+        expanded[:choice_fn()] = True
+        return expanded
+
+    return DerivedMutable(choice_fn, mask_fn)
 
 
 class DerivedMutable(BaseMutable, DerivedMethodMixin):

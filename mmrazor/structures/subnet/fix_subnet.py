@@ -43,17 +43,31 @@ def named_mutables(model: nn.Module) -> Iterator[Tuple[str, nn.Module]]:
     """The mutables that make the subnet's choices, by module name.
 
     Containers (which only assemble other mutables) and derived mutables (computed
-    from others) choose nothing; mutables inside a mutator (pruning units) are
-    exported by the mutator (``'mutator'`` mode).
+    from others) choose nothing: a derived mutable stands for its sources, named by
+    the derived one's module name when they are no module of the model themselves
+    (a searchable kernel size kept only by a dynamic op, as in MMRazor). Mutables
+    inside a mutator (pruning units) are exported by the mutator (``'mutator'``
+    mode).
     """
     _, mutables, mutators = _models()
     inside_mutators = {id(m) for module in model.modules()
                        if isinstance(module, mutators.BaseMutator) for m in module.modules()}
     skipped = (mutables.MutableChannelContainer, mutables.DerivedMutable)
-    for name, module in model.named_modules():
-        if (isinstance(module, mutables.BaseMutable) and id(module) not in inside_mutators
-                and not isinstance(module, skipped)):
+
+    def choosing(mutable: nn.Module) -> bool:
+        return (isinstance(mutable, mutables.BaseMutable)
+                and id(mutable) not in inside_mutators and not isinstance(mutable, skipped))
+
+    named = list(model.named_modules())
+    seen = {id(module) for _, module in named if choosing(module)}
+    for name, module in named:
+        if choosing(module):
             yield name, module
+        elif isinstance(module, mutables.DerivedMutable) and id(module) not in inside_mutators:
+            for source in module.source_mutables:
+                if choosing(source) and id(source) not in seen:
+                    seen.add(id(source))
+                    yield name, source
 
 
 def _plain(value: Any) -> Any:
@@ -166,6 +180,13 @@ def _chosen(entry: Any) -> Any:
 
 
 def _check_choice(key: str, mutable: nn.Module, chosen: Any) -> None:
+    check = getattr(mutable, 'check_choice', None)
+    if check is not None:  # op and value mutables know their valid choices
+        try:
+            check(chosen)
+        except ValueError as error:
+            raise ValueError(f'subnet choice {chosen!r} for {key!r}: {error}') from None
+        return
     try:
         choices = mutable.choices
     except NotImplementedError:
@@ -222,11 +243,13 @@ def _load_mutable_subnet(model: nn.Module, subnet: Dict, prefix: str,
         used.add(key)
     unknown = [key for key in subnet if key not in used]
     if unknown:
-        valid = [m.alias or extra_prefix + _remove_prefix(n, prefix)
-                 for n, m in named_mutables(model)]
+        valid = list(dict.fromkeys(m.alias or extra_prefix + _remove_prefix(n, prefix)
+                                   for n, m in named_mutables(model)))
         hints = '; '.join(f'{key!r} (did you mean {closest_names(key, valid, 3)}?)'
                           for key in unknown[:5])
-        raise KeyError(f'the subnet names mutables the model does not have: {hints}')
+        raise KeyError(f'the subnet names mutables the model does not have: {hints}; '
+                       f'the model has {len(valid)}: {valid[:10]}'
+                       f'{" ..." if len(valid) > 10 else ""}')
     if missing:
         raise KeyError(f'the subnet has no choice for these mutables of the model: '
                        f'{missing[:10]}{" ..." if len(missing) > 10 else ""}')

@@ -94,6 +94,7 @@ class _ConcreteMixin:
         return self.node.meta['value']
 
     def __len__(self) -> int:
+        self.tracer.specialise(self, 'len()')
         return len(self._value)
 
     def __index__(self) -> int:
@@ -220,7 +221,12 @@ class FxTracer(fx.Tracer):
     def to_bool(self, obj: fx.Proxy) -> bool:
         return bool(concrete(obj))
 
+    def specialise(self, proxy: fx.Proxy, what: str) -> None:
+        """Called before ``what`` (``len()``, iteration) fixes the graph to the
+        proxy's real value; subclasses raise to make the caller a leaf instead."""
+
     def iter(self, obj: fx.Proxy) -> Any:
+        self.specialise(obj, 'iteration')
         return iter([obj[i] for i in range(len(concrete(obj)))])
 
     def keys(self, obj: fx.Proxy) -> Any:

@@ -1,0 +1,4 @@
+"""Quantization algorithms."""
+from .mm_architecture import MMArchitectureQuant
+
+__all__ = ['MMArchitectureQuant']
