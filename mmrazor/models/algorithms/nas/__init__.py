@@ -1,0 +1,4 @@
+"""Neural architecture search algorithms."""
+from .spos import SPOS
+
+__all__ = ['SPOS']
