@@ -6,3 +6,6 @@ __all__ = ['SingleTeacherDistillValLoop', 'SelfDistillValLoop', 'ItePruneValLoop
 from .slimmable_val_loop import SlimmableValLoop  # noqa: E402
 
 __all__ += ['SlimmableValLoop']
+from .quantization_loops import LSQEpochBasedLoop, PTQLoop, QATEpochBasedLoop, QATValLoop  # noqa: E402
+
+__all__ += ['PTQLoop', 'QATEpochBasedLoop', 'LSQEpochBasedLoop', 'QATValLoop']

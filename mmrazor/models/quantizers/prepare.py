@@ -96,10 +96,13 @@ class GraphQuantizer:
 
         def make() -> nn.Module:
             if conv is not None and bn is not None:
-                return QConvBn2d(conv, bn, qconfig.weight_fake_quant(), with_relu)
-            if conv is not None:
-                return QConv2d(conv, qconfig.weight_fake_quant(), with_relu)
-            return QLinear(linear, qconfig.weight_fake_quant(), with_relu)
+                module = QConvBn2d(conv, bn, qconfig.weight_fake_quant(), with_relu)
+            elif conv is not None:
+                module = QConv2d(conv, qconfig.weight_fake_quant(), with_relu)
+            else:
+                module = QLinear(linear, qconfig.weight_fake_quant(), with_relu)
+            module.init_weight_qparams()
+            return module
 
         name = self._module(gm, f'{node.name}_qat', make)
         with gm.graph.inserting_after(chain[-1]):

@@ -32,6 +32,15 @@ class _WeightFakeQuantMixin:
         """The float weight and bias a deployed (BN-folded) layer uses."""
         raise NotImplementedError
 
+    def weight_to_quantize(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def init_weight_qparams(self) -> None:
+        """Observe the weight once, so per-channel qparams have their final shape
+        before DDP or an optimizer sees them (LSQ's scale is a parameter)."""
+        with torch.no_grad():
+            self.weight_fake_quant(self.weight_to_quantize())
+
 
 class QConv2d(_WeightFakeQuantMixin, nn.Module):
     """``conv`` (shared) with a fake-quantized weight and an optional fused ReLU."""
@@ -42,6 +51,10 @@ class QConv2d(_WeightFakeQuantMixin, nn.Module):
         self.conv = conv
         self.weight_fake_quant = weight_fake_quant
         self.with_relu = with_relu
+
+    def weight_to_quantize(self) -> torch.Tensor:
+        """The weight the fake-quant sees."""
+        return self.conv.weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = self.weight_fake_quant(self.conv.weight)
@@ -75,10 +88,20 @@ class QConvBn2d(_WeightFakeQuantMixin, nn.Module):
         gamma = self.bn.weight if self.bn.affine else torch.ones_like(running_std)
         return gamma / running_std
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _safe_scale_factor(self) -> torch.Tensor:
+        # a zero gamma (mmpretrain's zero_init_residual) would divide by zero: those
+        # channels are scaled by 1 here; BN's gamma still zeroes them, as folding does
         factor = self._scale_factor()
+        return torch.where(factor == 0, torch.ones_like(factor), factor)
+
+    def weight_to_quantize(self) -> torch.Tensor:
+        """The weight the fake-quant sees: folded by the (safe) BN factor."""
         shape = [-1] + [1] * (self.conv.weight.dim() - 1)
-        weight = self.weight_fake_quant(self.conv.weight * factor.reshape(shape))
+        return self.conv.weight * self._safe_scale_factor().reshape(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        factor = self._safe_scale_factor()
+        weight = self.weight_fake_quant(self.weight_to_quantize())
         out = self.conv._conv_forward(x, weight, None)
         out = out / factor.reshape(1, -1, *([1] * (out.dim() - 2)))
         if self.conv.bias is not None:
@@ -111,6 +134,10 @@ class QLinear(_WeightFakeQuantMixin, nn.Module):
         self.linear = linear
         self.weight_fake_quant = weight_fake_quant
         self.with_relu = with_relu
+
+    def weight_to_quantize(self) -> torch.Tensor:
+        """The weight the fake-quant sees."""
+        return self.linear.weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = self.weight_fake_quant(self.linear.weight)

@@ -195,3 +195,38 @@ def test_academic_quantizer_overrides_by_module_name_and_type():
 
 
 W_QSCHEME_4BIT = dict(qdtype='qint8', bit=4, is_symmetry=True, is_symmetric_range=True)
+
+
+def test_zero_bn_gamma_trains_without_nan_and_matches_folding():
+    """mmpretrain's zero_init_residual sets the last BN gamma of a block to 0."""
+    model = small_classifier()
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.weight.data[::2] = 0
+    quantizer = _quantizer()
+    _, prepared = _calibrated(quantizer, model)
+    prepared.train()
+    out = prepared(torch.rand(4, 1, 16, 16))
+    out.sum().backward()
+    assert torch.isfinite(out).all()
+    assert all(torch.isfinite(p.grad).all() for p in prepared.parameters()
+               if p.grad is not None)
+    prepared.eval()
+    fused = next(m for m in prepared.modules() if isinstance(m, QConvBn2d))
+    x = torch.randn(2, fused.conv.in_channels, 8, 8)
+    weight, bias = fused.folded_weight_bias()
+    with torch.no_grad():
+        folded = fused.conv._conv_forward(x, weight, bias)
+        folded = torch.relu(folded) if fused.with_relu else folded
+        zeroed = fused.bn.weight == 0
+        torch.testing.assert_close(fused(x)[:, zeroed], folded[:, zeroed])
+
+
+def test_per_channel_weight_qparams_have_their_shape_after_prepare():
+    lsq = dict(AFFINE_QCONFIG, w_observer=dict(type='mmrazor.LSQPerChannelObserver'),
+               a_observer=dict(type='mmrazor.LSQObserver'),
+               w_fake_quant=dict(type='mmrazor.LearnableFakeQuantize'),
+               a_fake_quant=dict(type='mmrazor.LearnableFakeQuantize'))
+    _, prepared = prepared_tensor_graph(_quantizer(qconfig=lsq), small_classifier())
+    fused = next(m for m in prepared.modules() if isinstance(m, QConvBn2d))
+    assert fused.weight_fake_quant.scale.shape == (fused.conv.out_channels, )

@@ -61,6 +61,8 @@ class MMArchitectureQuant(BaseAlgorithm):
             checkpoint = load_weights(float_checkpoint, map_location='cpu')
             load_state_dict(self.architecture, checkpoint.get('state_dict', checkpoint),
                             strict=True)
+            # the Runner calls init_weights() before training: keep the loaded weights
+            self.architecture._is_init = True
         self.float_checkpoint = float_checkpoint
         self.deploy_cfg = Config.fromfile(deploy_cfg) if isinstance(deploy_cfg, str) \
             else deploy_cfg
@@ -79,7 +81,9 @@ class MMArchitectureQuant(BaseAlgorithm):
         return data
 
     def _build_qmodels(self, model: nn.Module) -> nn.ModuleDict:
-        data = self.demo_batch(training=True)
+        # eval-mode preprocessing: no batch augments (YOLOX's random resize needs a
+        # training iteration); data samples keep their ground truth for the loss graph
+        data = self.demo_batch(training=False)
         shared: Dict[str, nn.Module] = {}
         qmodels = nn.ModuleDict()
         for mode in self.forward_modes:
