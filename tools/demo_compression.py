@@ -6,12 +6,12 @@ prunes the trained teacher to about half its FLOPs (L1-norm filter pruning, trac
 channel units) and fine-tunes it; tests each on the 10k test images, and prints one
 table: test accuracy, parameters, multiply-accumulates and CPU latency of the model that
 deploys (for pruning: the exported static model), and what distillation and pruning
-gained. Uses a GPU for training when there is one; latency is always measured on the CPU.
+gained; quantizes the trained teacher to int8 after training (PTQ: 32 calibration
+batches of training images) and deploys it on torch's int8 CPU kernels. Uses a GPU for
+training when there is one; latency is always measured on the CPU.
 
     python tools/demo_compression.py [--train-images 30000] [--epochs 1]
         [--teacher-epochs 2] [--work-dir work_dirs/demo_compression]
-
-Quantization adds its row here as it lands.
 """
 import argparse
 import json
@@ -39,6 +39,7 @@ STUDENT = 'configs/vanilla/fashion_mnist/resnet14-w16_1xb128_fashion-mnist.py'
 PRUNE = 'configs/pruning/fashion_mnist/l1-norm/l1-norm_resnet14-w32_1xb128_fashion-mnist.py'
 KD = ('configs/distill/fashion_mnist/kd/'
       'kd_logits_resnet14-w32_resnet14-w16_1xb128_fashion-mnist.py')
+PTQ = 'configs/quantization/ptq/fashion_mnist/ptq_openvino_resnet14-w32_fashion-mnist.py'
 INPUT_SHAPE = (1, 1, 28, 28)
 
 
@@ -105,6 +106,35 @@ def run_config(config: str, work_dir: str, title: str, args: argparse.Namespace,
                 **size(deployed))
 
 
+def run_ptq(checkpoint: str, work_dir: str, args: argparse.Namespace) -> Dict:
+    """Calibrate the trained teacher to int8 (``tools/ptq.py``'s loop) and test the
+    int8 model that deploys: the graph lowered to torch's quantized CPU kernels."""
+    print('\n[5/5] teacher quantized to int8 (PTQ, 32 calibration batches)', flush=True)
+    cfg = Config.fromfile(osp.join(ROOT, PTQ))
+    cfg.model.float_checkpoint = checkpoint
+    cfg.work_dir = work_dir
+    cfg.log_level = 'ERROR'
+    cfg.randomness = dict(seed=args.seed)
+    cfg.test_dataloader.dataset.indices = args.test_images
+    for loader in (cfg.test_dataloader, cfg.test_cfg.calibrate_dataloader):
+        loader.dataset.data_root = args.data_root
+    runner = Runner.from_cfg(cfg)
+    start = time.time()
+    runner.test()  # calibrates, then tests the fake-quantized model
+    calibrate_s = time.time() - start
+    int8 = runner.model.get_int8_model()
+    correct = total = 0
+    with torch.no_grad():
+        for batch in runner.test_dataloader:
+            data = runner.model.data_preprocessor(batch, False)
+            logits = int8(data['inputs'])
+            labels = torch.cat([sample.gt_label for sample in data['data_samples']])
+            correct += int((logits.argmax(1) == labels).sum())
+            total += len(labels)
+    return dict(accuracy=100.0 * correct / total, train_s=calibrate_s, model=int8,
+                **size(architecture_of(runner.model)))
+
+
 def size(model: nn.Module) -> Dict:
     """Params and MACs per image of the deployed model."""
     report = count_model(model.to('cpu').eval(), INPUT_SHAPE)
@@ -155,28 +185,30 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     start = time.time()
     data = f'first {args.train_images} train images'
     teacher = run_config(TEACHER, osp.join(args.work_dir, 'teacher'),
-                         f'[1/4] teacher ResNet-14 w32: {args.teacher_epochs} epochs, {data}',
+                         f'[1/5] teacher ResNet-14 w32: {args.teacher_epochs} epochs, {data}',
                          args, args.teacher_epochs, TEACHER)
     student = run_config(STUDENT, osp.join(args.work_dir, 'student'),
-                         f'[2/4] student ResNet-14 w16 alone: {args.epochs} epochs, {data}',
+                         f'[2/5] student ResNet-14 w16 alone: {args.epochs} epochs, {data}',
                          args, args.epochs, STUDENT)
     distilled = run_config(KD, osp.join(args.work_dir, 'student_kd'),
-                           f'[3/4] student + logits KD from the teacher: {args.epochs} '
+                           f'[3/5] student + logits KD from the teacher: {args.epochs} '
                            f'epochs, {data}', args, args.epochs, STUDENT,
                            dict(model=dict(teacher_ckpt=teacher['checkpoint'])))
     pruned = run_config(PRUNE, osp.join(args.work_dir, 'teacher_pruned'),
-                        f'[4/4] teacher pruned to ~50% FLOPs (L1 norm) + fine-tuning: '
+                        f'[4/5] teacher pruned to ~50% FLOPs (L1 norm) + fine-tuning: '
                         f'{args.epochs} epochs, {data}', args, args.epochs, None,
                         dict(model=dict(architecture=dict(init_cfg=dict(
                             type='Pretrained', checkpoint=teacher['checkpoint']))),
                              val_cfg=None, custom_hooks=[]))
-    runs = (teacher, student, distilled, pruned)
+    quantized = run_ptq(teacher['checkpoint'], osp.join(args.work_dir, 'teacher_int8'), args)
+    runs = (teacher, student, distilled, pruned, quantized)
     for row, timing in zip(runs, latencies([r.pop('model') for r in runs], args.latency_runs)):
         row.update(timing)
     rows = [dict(name=f'teacher ResNet-14 w32 ({args.teacher_epochs} ep)', **teacher),
             dict(name=f'student ResNet-14 w16 alone ({args.epochs} ep)', **student),
             dict(name=f'student ResNet-14 w16 + KD ({args.epochs} ep)', **distilled),
-            dict(name=f'teacher pruned, L1 norm, + fine-tuning ({args.epochs} ep)', **pruned)]
+            dict(name=f'teacher pruned, L1 norm, + fine-tuning ({args.epochs} ep)', **pruned),
+            dict(name='teacher int8 (PTQ, torch int8 kernels)', **quantized)]
     tested = f'the first {args.test_images}' if args.test_images else 'all 10k'
     print(f'\nFashion-MNIST, trained on the {data}, tested on {tested} test images; '
           f'latency on {teacher["threads"]} CPU threads.\n')
@@ -188,7 +220,9 @@ def main(argv: Optional[List[str]] = None) -> Dict:
           f'({distilled["accuracy"] - teacher["accuracy"]:+.2f} points from it). '
           f'Pruning took the teacher to {pruned["macs"] / teacher["macs"]:.2f}x its MACs and '
           f'{pruned["latency_ms"] / teacher["latency_ms"]:.2f}x its latency at '
-          f'{pruned["accuracy"] - teacher["accuracy"]:+.2f} points of accuracy. '
+          f'{pruned["accuracy"] - teacher["accuracy"]:+.2f} points of accuracy; int8 '
+          f'quantization to {quantized["latency_ms"] / teacher["latency_ms"]:.2f}x its '
+          f'latency at {quantized["accuracy"] - teacher["accuracy"]:+.2f} points. '
           f'Total {time.time() - start:.0f} s.')
     summary = dict(rows=rows, gain=gain, train_images=args.train_images, epochs=args.epochs,
                    teacher_epochs=args.teacher_epochs, seed=args.seed,

@@ -12,12 +12,12 @@ def test_demo_trains_teacher_student_kd_and_pruned_and_prints_the_table(tmp_path
                               '--teacher-epochs', '1',
                               '--latency-runs', '5', '--data-root', fashion_mnist_root,
                               '--work-dir', str(tmp_path)]))
-    for title in ('[1/4] teacher', '[2/4] student', '[3/4] student + logits KD',
-                  '[4/4] teacher pruned'):
+    for title in ('[1/5] teacher', '[2/5] student', '[3/5] student + logits KD',
+                  '[4/5] teacher pruned', '[5/5] teacher quantized to int8'):
         assert title in log
     assert '| model | test top-1 (%) | params | MACs / image |' in log
     summary = json.loads((tmp_path / 'summary.json').read_text())
-    teacher, student, distilled, pruned = summary['rows']
+    teacher, student, distilled, pruned, quantized = summary['rows']
     # the distilled model is measured without its teacher: the same size as the student
     assert distilled['params'] == student['params'] == 174_970
     assert teacher['params'] > 3.9 * student['params']
@@ -28,3 +28,7 @@ def test_demo_trains_teacher_student_kd_and_pruned_and_prints_the_table(tmp_path
     assert 0.45 * teacher['macs'] < pruned['macs'] < 0.6 * teacher['macs']
     assert pruned['params'] < 0.6 * teacher['params']
     assert 'Pruning took the teacher to' in log
+    # the int8 row: the teacher's size, tested on torch's int8 kernels, close to it
+    assert quantized['params'] == teacher['params'] and quantized['macs'] == teacher['macs']
+    assert abs(quantized['accuracy'] - teacher['accuracy']) < 5
+    assert 'int8 quantization to' in log
