@@ -230,3 +230,39 @@ def test_per_channel_weight_qparams_have_their_shape_after_prepare():
     _, prepared = prepared_tensor_graph(_quantizer(qconfig=lsq), small_classifier())
     fused = next(m for m in prepared.modules() if isinstance(m, QConvBn2d))
     assert fused.weight_fake_quant.scale.shape == (fused.conv.out_channels, )
+
+
+def test_untraceable_model_and_float_leaves_say_what_to_skip():
+    class Untraceable(nn.Module):
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            if not isinstance(inputs, torch.Tensor):  # a proxy is no tensor
+                raise TypeError('inputs must be a tensor')
+            return inputs
+
+    class LoopsOverBatch(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3)
+            self.head = _LoopingHead()
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            return self.head.run(self.conv(inputs))
+
+    quantizer = _quantizer()
+    with pytest.raises(Exception, match="skipped_methods"):
+        quantizer.trace(Untraceable(), {'inputs': torch.rand(1, 1, 4, 4)},
+                        {'mode': 'tensor'})
+    with pytest.warns(UserWarning, match=r"1 conv/linear layers .* stay float.*head\.fc.*"
+                                         r"head\.run.*skipped_methods"):
+        quantizer.trace(LoopsOverBatch(), {'inputs': torch.rand(1, 1, 6, 6)},
+                        {'mode': 'tensor'})
+
+
+class _LoopingHead(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 2)
+
+    def run(self, feats):
+        return torch.stack([self.fc(f.flatten()) for f in feats])  # per-sample loop
