@@ -31,6 +31,8 @@ from .policy import PASSTHROUGH, QuantizationPolicy, tensor_inputs
 from .qat_modules import QAT_MODULES, QConv2d, QConvBn2d, SharedFakeQuantize
 
 _ADDS = {operator.add, torch.add}
+# tensor methods that read metadata only: quantized tensors answer them as they are
+_METADATA_METHODS = {'size', 'dim', 'numel'}
 
 
 class Int8LoweringError(RuntimeError):
@@ -71,7 +73,7 @@ class _Lowering:
                 continue
             elif self._passthrough(node):
                 self.quantized.add(node)
-            else:
+            elif not (node.op == 'call_method' and node.target in _METADATA_METHODS):
                 self._dequantize_inputs(node)
 
     # --- pieces ---------------------------------------------------------------------
@@ -85,6 +87,7 @@ class _Lowering:
         with self.graph.inserting_before(node):
             quant = self.graph.call_function(torch.quantize_per_tensor,
                                              (source, scale, zero_point, torch.quint8))
+        quant.meta = dict(node.meta)  # later passes read the (tensor) value
         node.replace_all_uses_with(quant)
         self.graph.erase_node(node)
         self.quantized.add(quant)
@@ -137,6 +140,7 @@ class _Lowering:
                 dim = node.kwargs.get('dim', node.args[1] if len(node.args) > 1 else 0)
                 new = self.graph.call_function(torch.ops.quantized.cat,
                                                (list(node.args[0]), dim, scale, zero_point))
+        new.meta = dict(out_fq.meta)
         out_fq.replace_all_uses_with(new)
         for old in (out_fq, relu, node):
             if old is not None:
@@ -164,6 +168,7 @@ class _Lowering:
             if arg not in self.dequantized:
                 with self.graph.inserting_after(arg):
                     self.dequantized[arg] = self.graph.call_method('dequantize', (arg, ))
+                    self.dequantized[arg].meta = dict(arg.meta)
             return self.dequantized[arg]
 
         node.args = map_arg(node.args, swap)
