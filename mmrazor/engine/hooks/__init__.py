@@ -10,3 +10,6 @@ __all__ = ['EstimateResourcesHook', 'StopDistillHook', 'RazorVisualizationHook',
 from .dmcp_subnet_hook import DMCPSubnetHook  # noqa: E402
 
 __all__ += ['DMCPSubnetHook']
+from .dump_subnet_hook import DumpSubnetHook  # noqa: E402
+
+__all__ += ['DumpSubnetHook']

@@ -9,3 +9,10 @@ __all__ += ['SlimmableValLoop']
 from .quantization_loops import LSQEpochBasedLoop, PTQLoop, QATEpochBasedLoop, QATValLoop  # noqa: E402
 
 __all__ += ['PTQLoop', 'QATEpochBasedLoop', 'LSQEpochBasedLoop', 'QATValLoop']
+from .evolution_search_loop import EvolutionSearchLoop  # noqa: E402
+from .subnet_val_loop import SubnetValLoop  # noqa: E402
+
+__all__ += ['EvolutionSearchLoop', 'SubnetValLoop']
+from .darts_loop import DartsEpochBasedTrainLoop, DartsIterBasedTrainLoop  # noqa: E402
+
+__all__ += ['DartsEpochBasedTrainLoop', 'DartsIterBasedTrainLoop']

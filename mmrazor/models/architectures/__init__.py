@@ -13,3 +13,11 @@ from .ops import __all__ as _ops_all
 
 __all__ = (list(_backbones_all) + list(_connectors_all) + list(_generators_all)
            + list(_dynamic_ops_all) + list(_ops_all))
+from .heads import *  # noqa: E402,F401,F403
+from .heads import __all__ as _heads_all  # noqa: E402
+
+__all__ += list(_heads_all)
+from .classifiers import *  # noqa: F401,F403,E402
+from .classifiers import __all__ as _classifiers_all  # noqa: E402
+
+__all__ += list(_classifiers_all)

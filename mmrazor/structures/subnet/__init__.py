@@ -22,3 +22,6 @@ __all__ = [
     'save_state_dict', 'convert_fix_subnet', 'export_fix_subnet', 'fix_all_mutables',
     'load_fix_subnet', 'named_mutables', 'sub_model', 'to_static_model'
 ]
+from .candidate import Candidates  # noqa: E402
+
+__all__ += ['Candidates']

@@ -316,6 +316,12 @@ def sub_model(cfg: Dict,
     load_fix_subnet(model, fix_subnet, mode, prefix, extra_prefix)
     if not init_weight_from_supernet and init_cfg is not None:
         model.init_cfg = init_cfg
+    # the Runner (and tools/train.py) hand a top-level data_preprocessor config to
+    # the model config: build it rather than set a dict (or None) as the module
+    preprocessor = kwargs.pop('data_preprocessor', None)
+    if preprocessor is not None:
+        model.data_preprocessor = preprocessor if isinstance(preprocessor, nn.Module) \
+            else MODELS.build(preprocessor)
     for key, value in kwargs.items():
         setattr(model, key, value)
     return model

@@ -2,3 +2,11 @@
 from .spos import SPOS
 
 __all__ = ['SPOS']
+from .autoslim import AutoSlim  # noqa: E402
+from .bignas import BigNAS  # noqa: E402
+
+__all__ += ['AutoSlim', 'BigNAS']
+from .darts import Darts  # noqa: E402
+from .dsnas import DSNAS  # noqa: E402
+
+__all__ += ['Darts', 'DSNAS']

@@ -3,3 +3,16 @@ from .base import BaseOP
 from .shufflenet_series import ShuffleBlock, ShuffleUnit, ShuffleXception
 
 __all__ = ['BaseOP', 'ShuffleUnit', 'ShuffleBlock', 'ShuffleXception']
+from .input_resizer import InputResizer  # noqa: E402
+from .mobilenet_series import MBBlock, SELayer, ShortcutLayer  # noqa: E402
+
+__all__ += ['InputResizer', 'MBBlock', 'SELayer', 'ShortcutLayer']
+from .darts_series import (  # noqa: E402
+    DartsDilConv,
+    DartsPoolBN,
+    DartsSepConv,
+    DartsSkipConnect,
+    DartsZero,
+)
+
+__all__ += ['DartsPoolBN', 'DartsDilConv', 'DartsSepConv', 'DartsSkipConnect', 'DartsZero']

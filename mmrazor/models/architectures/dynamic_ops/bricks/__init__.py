@@ -29,3 +29,10 @@ from .group_fisher_ops import (  # noqa: E402
 )
 
 __all__ += ['GroupFisherConv2d', 'GroupFisherLinear', 'GroupFisherMixin']
+from .bignas_conv import BigNasConv2d, BigNasConvMixin, OFAConv2d, OFAConvMixin  # noqa: E402
+from .dynamic_head import DynamicLinearClsHead  # noqa: E402
+from .dynamic_resizer import DynamicInputResizer  # noqa: E402
+from .dynamic_sequential import DynamicSequential  # noqa: E402
+
+__all__ += ['BigNasConv2d', 'BigNasConvMixin', 'OFAConv2d', 'OFAConvMixin',
+            'DynamicLinearClsHead', 'DynamicInputResizer', 'DynamicSequential']

@@ -198,10 +198,13 @@ class _CountingSession:
         """Active parameters by module name, each shared tensor counted once."""
         counts: Dict[str, int] = {}
         seen: Set[int] = set()
+        alive: List[torch.Tensor] = []
 
         def walk(name: str, module: nn.Module) -> int:
+            # a dynamic container (DynamicSequential) names the children it runs now
+            active = getattr(module, 'active_named_children', module.named_children)
             children = sum(walk(f'{name}.{child_name}' if name else child_name, child)
-                           for child_name, child in module.named_children())
+                           for child_name, child in active())
             counter = self.counters.get(name)
             if counter is DISABLED:
                 total = 0
@@ -210,7 +213,9 @@ class _CountingSession:
             elif counter is not None and _overrides_count_params(counter):
                 total = counter.count_params(module)
             else:
-                fresh = [t for t in active_parameters(module).values() if id(t) not in seen]
+                tensors = list(active_parameters(module).values())
+                alive.extend(tensors)  # sliced copies: a freed one's id could come back
+                fresh = [t for t in tensors if id(t) not in seen]
                 seen.update(id(t) for t in fresh)
                 total = sum(t.numel() for t in fresh) + children
             counts[name] = total

@@ -1,0 +1,4 @@
+"""Classifiers of searchable networks."""
+from .image import SearchableImageClassifier
+
+__all__ = ['SearchableImageClassifier']
