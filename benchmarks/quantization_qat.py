@@ -73,12 +73,17 @@ def train(algo: nn.Module, loader, epochs: int, lr: float,
     return means
 
 
-def lsq_schedule(algo: nn.Module) -> Callable[[int], None]:
-    """The first batch estimates the step sizes, the next ones learn them."""
+def lsq_schedule(algo: nn.Module, freeze_bn: bool = False) -> Callable[[int], None]:
+    """The first batch estimates the step sizes, the next ones learn them; with
+    ``freeze_bn`` the conv-BN layers keep their running statistics from the start
+    (MMRazor's LSQ configs: ``freeze_bn_begin=1``)."""
     from mmrazor.models.fake_quants.lsq import enable_param_learning, enable_static_estimate
+    from mmrazor.models.quantizers import freeze_bn_stats
 
     def before_iter(index: int) -> None:
         algo.apply(enable_static_estimate if index == 0 else enable_param_learning)
+        if freeze_bn and index == 0:
+            algo.apply(freeze_bn_stats)
     return before_iter
 
 
@@ -114,7 +119,8 @@ def run_method(method: str, w_bits: int, cfg, ckpt: str, calib_batches: Sequence
         algo.apply(enable_fake_quant)
         losses = train(algo, train_loader, args.epochs, args.lr)
     elif method == 'lsq':
-        losses = train(algo, train_loader, args.epochs, args.lr, lsq_schedule(algo))
+        losses = train(algo, train_loader, args.epochs, args.lr,
+                       lsq_schedule(algo, args.freeze_bn))
     elapsed = time.time() - start
     algo.eval()
     return dict(method=method, w_bits=w_bits, seconds=elapsed, train_loss=losses,
@@ -131,6 +137,8 @@ def main() -> None:
                         choices=['ptq', 'qat', 'lsq'])
     parser.add_argument('--epochs', type=int, default=1, help='QAT / LSQ epochs')
     parser.add_argument('--lr', type=float, default=1e-3)
+    parser.add_argument('--freeze-bn', action='store_true',
+                        help='LSQ: conv-BN layers use running statistics from the start')
     parser.add_argument('--train-images', type=int, default=10000,
                         help='QAT / LSQ train on the first N training images')
     parser.add_argument('--calib-batches', type=int, default=32, help='of 32 train images')
