@@ -22,7 +22,4 @@ train_cfg = dict(
     type='mmrazor.LSQEpochBasedLoop',
     max_epochs=2,
     val_interval=1,
-    # BN statistics frozen from the start, as in MMRazor's LSQ configs: LSQ learns step
-    # sizes for the BN-folded weights, which drift while the statistics move (4-bit,
-    # benchmarks/quantization_qat.py: 85.47 % moving, 87.76 % frozen)
-    freeze_bn_begin=1)
+    freeze_bn_begin=2)
