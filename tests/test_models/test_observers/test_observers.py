@@ -138,7 +138,7 @@ def test_lsq_observer_ranks_agree_on_the_initial_scale_in_training(tmp_path):
         port = sock.getsockname()[1]
     mp.spawn(sync_worker, args=(port, str(tmp_path)), nprocs=2)
     for rank in range(2):
-        result = torch.load(tmp_path / f'{rank}.pth')
+        result = torch.load(tmp_path / f'{rank}.pth', weights_only=True)
         torch.testing.assert_close(result['trained'], torch.tensor([2 * 1.5 / math.sqrt(255)]))
         torch.testing.assert_close(result['evaluated'],
                                    torch.tensor([2 * (rank + 1) / math.sqrt(255)]))

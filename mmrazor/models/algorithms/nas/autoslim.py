@@ -4,13 +4,13 @@ from typing import Dict, Optional, Union
 
 import torch.nn as nn
 from mmengine.model import BaseModel
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.models.mutators import OneShotChannelMutator
 from mmrazor.models.wrappers import AlgorithmDDP
 from mmrazor.registry import MODEL_WRAPPERS, MODELS
 
+from .norm_training import NormTrainingMixin
 from .sandwich import SandwichAlgorithm
 
 # MMRazor 1.x's wrapper name; the generic wrapper already runs a custom train_step
@@ -18,7 +18,7 @@ MODEL_WRAPPERS.register_module('AutoSlimDDP', module=AlgorithmDDP)
 
 
 @MODELS.register_module()
-class AutoSlim(SandwichAlgorithm):
+class AutoSlim(NormTrainingMixin, SandwichAlgorithm):
     """AutoSlim's supernet training: each step trains the widest network on the
     labels and the narrowest and ``num_random_samples`` random widths by in-place
     distillation from it, with one optimizer step (see ``SandwichAlgorithm``).
@@ -51,12 +51,3 @@ class AutoSlim(SandwichAlgorithm):
         super().__init__(architecture, mutator, distiller, num_random_samples,
                          data_preprocessor, init_cfg)
         self.norm_training = norm_training
-
-    def train(self, mode: bool = True) -> 'AutoSlim':
-        """Set the mode; with ``norm_training``, batch norms stay in training mode."""
-        super().train(mode)
-        if self.norm_training and not mode:
-            for module in self.architecture.modules():
-                if isinstance(module, _BatchNorm):
-                    module.training = True
-        return self

@@ -6,7 +6,6 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrazor.models.algorithms.distill.configurable.single_teacher_distill import add_prefix
 from mmrazor.models.mutators import NasMutator
@@ -14,6 +13,7 @@ from mmrazor.models.wrappers import AlgorithmDDP
 from mmrazor.registry import MODEL_WRAPPERS, MODELS
 
 from ..base import BaseAlgorithm
+from .norm_training import NormTrainingMixin
 
 # MMRazor 1.x configs name per-algorithm wrappers; the one AlgorithmDDP serves them.
 MODEL_WRAPPERS.register_module(name='DartsDDP', module=AlgorithmDDP)
@@ -22,7 +22,7 @@ OPTIM_KEYS = ('architecture', 'mutator')
 Batch = Union[dict, tuple, list]
 
 
-class DifferentiableNAS(BaseAlgorithm):
+class DifferentiableNAS(NormTrainingMixin, BaseAlgorithm):
     """The part of DARTS and DSNAS that is shared: a ``NasMutator`` whose
     architecture parameters (one per search group, in ``mutator.arch_params``)
     weigh the supernet's differentiable mutables, and ``norm_training``.
@@ -59,15 +59,6 @@ class DifferentiableNAS(BaseAlgorithm):
                              f'{type(self.architecture).__name__}: use DiffMutableOP / '
                              'DiffChoiceRoute (DARTS) or OneHotMutableOP (DSNAS) ops')
         self.norm_training = norm_training
-
-    def train(self, mode: bool = True) -> 'DifferentiableNAS':
-        """Set the mode; with ``norm_training``, batch norms stay in training mode."""
-        super().train(mode)
-        if self.norm_training and not mode:
-            for module in self.architecture.modules():
-                if isinstance(module, _BatchNorm):
-                    module.training = True
-        return self
 
     def _losses(self, data: Batch) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """The parsed loss of the supernet on one (not yet preprocessed) batch."""

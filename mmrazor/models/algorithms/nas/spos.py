@@ -6,16 +6,16 @@ import torch.nn as nn
 from mmengine.dist import broadcast_object_list
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrazor.models.mutators import NasMutator
 from mmrazor.registry import MODELS
 
 from ..base import BaseAlgorithm, LossResults
+from .norm_training import NormTrainingMixin
 
 
 @MODELS.register_module()
-class SPOS(BaseAlgorithm):
+class SPOS(NormTrainingMixin, BaseAlgorithm):
     """Single Path One-Shot NAS: each training step trains one random subnet.
 
     Every ``loss`` call samples one choice per search group of the mutator,
@@ -84,12 +84,3 @@ class SPOS(BaseAlgorithm):
         """The losses of a newly sampled random subnet."""
         self.mutator.set_choices(self.sample_subnet())
         return super().loss(inputs, data_samples)
-
-    def train(self, mode: bool = True) -> 'SPOS':
-        """Set the mode; with ``norm_training``, batch norms stay in training mode."""
-        super().train(mode)
-        if self.norm_training and not mode:
-            for module in self.architecture.modules():
-                if isinstance(module, _BatchNorm):
-                    module.training = True
-        return self
