@@ -263,9 +263,7 @@ DDP_OPTIONS = ['model.float_checkpoint=None', 'train_cfg.max_epochs=2',
 
 @pytest.mark.parametrize('config', [
     'qat_openvino_resnet14-w32_fashion-mnist.py',
-    pytest.param('lsq_openvino_resnet14-w32_fashion-mnist.py', marks=pytest.mark.xfail(
-        strict=False, reason='in the full clean-clone suite rank 1 aborts (-6) after both '
-        'epochs finished; passes alone: teardown crash under investigation (issue 9)'))])
+    'lsq_openvino_resnet14-w32_fashion-mnist.py'])
 def test_qat_trains_on_two_gloo_processes(config, tmp_path, fashion_mnist_root):
     config = osp.join('configs/quantization/qat/fashion_mnist', config)
     options = [f'{split}_dataloader.{key}' for split in ('train', 'val')

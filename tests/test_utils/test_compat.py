@@ -127,6 +127,31 @@ def test_cpu_distributed_after_fix():
     assert 'ddp ok 1' in proc.stdout
 
 
+def test_launcher_gloo_group_is_destroyed_at_exit():
+    # registered before init_dist, so it runs after mmrazor's handler (atexit is LIFO)
+    observe = ('import atexit; atexit.register(lambda: print("alive at exit:", '
+               'torch.distributed.is_initialized()))')
+    fixed = _run_dist(observe + '\nfrom mmrazor.utils import apply_compat_fixes; '
+                      'apply_compat_fixes()')
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert 'ddp ok 1' in fixed.stdout and 'alive at exit: False' in fixed.stdout
+    # without mmrazor, a torch process group outlives the interpreter's atexit phase
+    plain = _run_plain_gloo(observe)
+    assert 'alive at exit: True' in plain.stdout, plain.stderr[-2000:]
+
+
+def _run_plain_gloo(setup: str):
+    import subprocess
+    script = setup + """
+import os, socket
+s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()
+torch.distributed.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
+                                     rank=0, world_size=1)
+"""
+    return subprocess.run([sys.executable, '-c', 'import torch\n' + script],
+                          capture_output=True, text=True, timeout=120)
+
+
 def test_upstream_torch_has_no_fake_kernel_for_fake_quant_cachemask():
     from mmrazor.utils.compat import fake_quant_export
     # when this fails, torch has its own kernel: delete compat/fake_quant_export.py

@@ -6,7 +6,16 @@ in DDP with ``device_ids=[local_rank]``. On a machine without a GPU the first ra
 "Found no NVIDIA driver" (with torch's CUDA builds) and the second is refused by DDP
 for a CPU module. We skip ``set_device`` when CUDA is unavailable and drop
 ``device_ids`` for CPU modules; on GPU machines both behave exactly as before.
+
+Neither MMEngine's Runner nor its launcher ever calls ``destroy_process_group``. With
+gloo, a process that reaches interpreter finalization with the group alive can abort
+in C++ ("terminate called without an active exception", SIGABRT; pytorch issues
+#190489 and PR #179291) after training has finished, which fails ``torchrun``. A
+gloo group initialized through the launcher is therefore destroyed at exit, while the
+interpreter is still alive. Destroying a gloo group is local (no collective), so it is
+safe after an error on another rank too; NCCL groups are left as MMEngine has them.
 """
+import atexit
 import functools
 
 import torch
@@ -27,8 +36,10 @@ def allow_cpu_distributed() -> None:
     @functools.wraps(cuda_init)
     def init_dist_pytorch(backend: str = 'nccl', init_backend: str = 'torch', **kwargs):
         if torch.cuda.is_available() or init_backend != 'torch':
-            return cuda_init(backend, init_backend=init_backend, **kwargs)
-        torch.distributed.init_process_group(backend=backend, **kwargs)
+            cuda_init(backend, init_backend=init_backend, **kwargs)
+        else:
+            torch.distributed.init_process_group(backend=backend, **kwargs)
+        atexit.register(destroy_gloo_group)
 
     dist_utils._init_dist_pytorch = init_dist_pytorch
 
@@ -43,3 +54,10 @@ def allow_cpu_distributed() -> None:
 
     MMDistributedDataParallel.__init__ = ddp_init_cpu_aware
     _applied = True
+
+
+def destroy_gloo_group() -> None:
+    """Destroy the default process group if it is a live gloo group."""
+    dist = torch.distributed
+    if dist.is_initialized() and dist.get_backend() == 'gloo':
+        dist.destroy_process_group()
