@@ -175,6 +175,11 @@ def grouped_conv_weight(weight: torch.Tensor, in_mask: Optional[torch.Tensor],
     Raises:
         ValueError: naming the groups, for masks that do not form a grouped conv.
     """
+    if groups == 1:  # no copy for a full width: indexing costs a gather and a scatter
+        weight = sliced(weight, out_mask)
+        return (weight if in_mask is None else weight[:, in_mask]), 1
+    if in_mask is None and out_mask is None:
+        return weight, groups
     out_channels, in_per_group = weight.shape[:2]
     in_channels = in_per_group * groups
     device = weight.device
@@ -182,8 +187,6 @@ def grouped_conv_weight(weight: torch.Tensor, in_mask: Optional[torch.Tensor],
         if in_mask is None else in_mask
     out_mask = torch.ones(out_channels, dtype=torch.bool, device=device) \
         if out_mask is None else out_mask
-    if groups == 1:
-        return weight[out_mask][:, in_mask], 1
     in_groups = in_mask.view(groups, in_per_group)
     out_groups = out_mask.view(groups, out_channels // groups)
     n_in, n_out = in_groups.sum(1), out_groups.sum(1)
