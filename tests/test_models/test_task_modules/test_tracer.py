@@ -298,3 +298,57 @@ def test_model_broken_in_tensor_mode_is_traced_in_predict_mode():
     assert 'backbone.layer1.0.conv1_(0, 64)_64' in units
     assert any(name.startswith('neck.') for name in units)
     assert set(analyzer.auto_leaves) <= {'decode_head.1.get_points_test', 'postprocess_result'}
+
+
+def analyses_both_ways(model: nn.Module, demo_input):
+    """(units, report) traced on meta tensors first (the default) and always for real."""
+    results = []
+    for on_meta in (True, False):
+        analyzer = ChannelAnalyzer(demo_input, tracer_type='FxTracer')
+        analyzer.trace_on_meta = on_meta
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            results.append((analyzer.analyze(model), analyzer.report(), analyzer.auto_leaves))
+    return results
+
+
+def test_meta_trace_has_shapes_without_data_and_leaves_the_model_alone():
+    model = torchvision.models.resnet18().eval()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    graph, tracer = trace_model(model, {'x': torch.rand(2, 3, 32, 32)}, on_meta=True)
+    output = next(n for n in graph.nodes if n.op == 'output').args[0].meta['value']
+    assert output.device.type == 'meta' and output.shape == (2, 1000)
+    # the swap is only for the trace: real parameters and buffers, unchanged
+    assert all(v.device.type == 'cpu' and torch.equal(v, state[k])
+               for k, v in model.state_dict().items())
+    assert all(isinstance(p, nn.Parameter) for p in model.parameters())
+
+
+@pytest.mark.parametrize('build', [
+    lambda: torchvision.models.mobilenet_v3_small(),
+    lambda: torchvision.models.shufflenet_v2_x0_5(),
+    lambda: build_model_from_config(Config(dict(model=dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        backbone=dict(type='VisionTransformer', arch='deit-tiny', img_size=32,
+                      patch_size=8),
+        neck=None, head=dict(type='VisionTransformerClsHead', num_classes=10,
+                             in_channels=192)))))])
+def test_meta_trace_gives_the_real_traces_units(build):
+    model = build().eval()
+    demo = (1, 3, 32, 32)
+    (meta_units, meta_report, _), (real_units, real_report, _) = analyses_both_ways(
+        model, demo)
+    inputs = ChannelAnalyzer(demo).demo_inputs(model)
+    assert ChannelAnalyzer._trace_on_meta(model, *inputs) is not None  # meta was used
+    assert meta_units == real_units and meta_report == real_report
+    assert len(real_units) > 3
+
+
+def test_data_dependent_model_falls_back_to_a_real_trace():
+    model = ShapeAndValueBranches().eval()
+    assert ChannelAnalyzer._trace_on_meta(model, {'x': torch.rand(1, 3, 7, 7)}, {}) is None
+    (meta_units, _, meta_leaves), (real_units, _, real_leaves) = analyses_both_ways(
+        model, (1, 3, 7, 7))
+    # same result as the real trace, including the leaf only the real run can find
+    assert meta_units == real_units and meta_leaves == real_leaves == {
+        'odd': real_leaves['odd']}

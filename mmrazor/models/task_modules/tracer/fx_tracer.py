@@ -340,18 +340,51 @@ def _short_reason(error: BaseException) -> str:
 
 def trace_model(model: nn.Module, inputs: Dict[str, Any],
                 concrete_args: Optional[Dict[str, Any]] = None,
-                tracer: Optional[FxTracer] = None) -> Tuple[fx.Graph, FxTracer]:
+                tracer: Optional[FxTracer] = None,
+                on_meta: bool = False) -> Tuple[fx.Graph, FxTracer]:
     """Trace ``model`` in eval mode without gradients, on real ``inputs``.
 
     Returns the graph (each node's ``meta['value']`` is its real value) and the
     tracer, whose ``auto_leaves`` say what could not be recorded.
+
+    With ``on_meta=True`` the tensor inputs, parameters and buffers are swapped for
+    ``meta`` tensors while tracing (the model itself is not changed): every value
+    then has its exact shape and dtype but no data, and no arithmetic runs. Code
+    that reads data (``if x.max() > 0``, ``.item()``, ``nonzero``) raises instead,
+    so a meta trace is either the same graph as a real one or an error / leaves;
+    callers fall back to a real trace then (see ``ChannelAnalyzer``).
     """
     tracer = tracer or FxTracer()
     training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            graph = tracer.trace_with_inputs(model, inputs, concrete_args)
+            if not on_meta:
+                return tracer.trace_with_inputs(model, inputs, concrete_args), tracer
+            meta_inputs = {k: v.to('meta') if isinstance(v, torch.Tensor) else v
+                           for k, v in inputs.items()}
+            # parameters stay Parameters: fx records those as get_attr nodes
+            meta_state = {f'model.{name}': nn.Parameter(torch.empty_like(p, device='meta'),
+                                                        p.requires_grad)
+                          for name, p in model.named_parameters(remove_duplicate=False)}
+            meta_state.update({f'model.{name}': torch.empty_like(b, device='meta')
+                               for name, b in model.named_buffers(remove_duplicate=False)})
+            call = _TraceCall(model, tracer, meta_inputs, concrete_args)
+            return torch.func.functional_call(call, meta_state, ()), tracer
     finally:
         model.train(training)
-    return graph, tracer
+
+
+class _TraceCall(nn.Module):
+    """Runs the trace as its ``forward``, so ``torch.func.functional_call`` can swap
+    the model's parameters and buffers for the duration of the trace."""
+
+    def __init__(self, model: nn.Module, tracer: FxTracer, inputs: Dict[str, Any],
+                 concrete_args: Optional[Dict[str, Any]]) -> None:
+        super().__init__()
+        self.model = model
+        self._trace = (tracer, inputs, concrete_args)
+
+    def forward(self) -> fx.Graph:
+        tracer, inputs, concrete_args = self._trace
+        return tracer.trace_with_inputs(self.model, inputs, concrete_args)
