@@ -16,3 +16,6 @@ __all__ += ['EvolutionSearchLoop', 'SubnetValLoop']
 from .darts_loop import DartsEpochBasedTrainLoop, DartsIterBasedTrainLoop  # noqa: E402
 
 __all__ += ['DartsEpochBasedTrainLoop', 'DartsIterBasedTrainLoop']
+from .sampler_train_loop import BaseSamplerTrainLoop, GreedySamplerTrainLoop  # noqa: E402
+
+__all__ += ['BaseSamplerTrainLoop', 'GreedySamplerTrainLoop']

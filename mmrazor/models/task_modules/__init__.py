@@ -62,3 +62,13 @@ __all__ = [
     'ResourceEstimator', 'count_flops_params', 'get_model_flops_params', 'get_model_latency',
     'ChannelAnalyzer', 'FxTracer', 'MMFxTracer', 'analyze_channels', 'trace_model'
 ]
+from .predictor import (  # noqa: E402
+                       CartsHandler,
+                       GaussProcessHandler,
+                       MetricPredictor,
+                       MLPHandler,
+                       RBFHandler,
+)
+
+__all__ += ['MetricPredictor', 'CartsHandler', 'GaussProcessHandler', 'MLPHandler',
+            'RBFHandler']
