@@ -1,7 +1,7 @@
 """NAS supernets: exported subnets are exact, and the supernet costs little extra.
 
 For each searchable backbone (the MMRazor-1.x supernet configs in
-``configs/_base_/nas_backbones``), 20 random subnets are chosen, the static subnet is
+``configs/_base_/nas_backbones``, and AutoFormer's supernet config), 20 random subnets are chosen, the static subnet is
 exported with ``export_fix_subnet(slice_weight=True)`` and both are run on one batch
 (eval mode, float32): the max abs difference must be <= 1e-5. Then the training step
 (forward + backward) of the supernet with its largest subnet chosen is timed against the
@@ -33,12 +33,17 @@ BACKBONES = {
     'SearchableShuffleNetV2 (SPOS)': ('spos_shufflenet_supernet.py', {}, 64),
     'AttentiveMobileNetV3 (BigNAS)': ('attentive_mobilenetv3_supernet.py', {}, 64),
     'AttentiveMobileNetV3 (OFA)': ('ofa_mobilenetv3_supernet.py', {}, 64),
+    # MMRazor keeps AutoFormer's space in its supernet config; 64x64 inputs, 16 patches
+    'AutoformerBackbone (Autoformer)': (
+        '../../nas/mmcls/autoformer/autoformer_supernet_32xb256_in1k.py', dict(img_size=64),
+        64),
 }
 
 
 def build(config: str, overrides: Dict) -> nn.Module:
     cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/nas_backbones', config))
-    backbone = MODELS.build(dict(cfg.nas_backbone, **overrides))
+    nas_backbone = cfg.get('nas_backbone') or cfg.model.architecture.backbone
+    backbone = MODELS.build(dict(nas_backbone, **overrides))
     if hasattr(backbone, 'init_weights'):
         backbone.init_weights()
     with torch.no_grad():  # non-trivial BN statistics, so eval mode uses them

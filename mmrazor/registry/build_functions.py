@@ -7,14 +7,16 @@ builds an upstream model from its config file, and ``_return_architecture_=True`
 builds an algorithm and returns only its ``architecture``.
 """
 import importlib
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 from mmengine.config import Config, ConfigDict
-from mmengine.registry import Registry, build_model_from_cfg
+from mmengine.registry import DefaultScope, Registry, build_model_from_cfg
 
 from .suggestions import check_arguments, check_type
 
 BuildFunc = Callable[..., object]
+# the default scopes that builds in progress switched away from (innermost last)
+_OUTER_SCOPES: List[Optional[str]] = []
 
 
 def checked_build_func(build_func: BuildFunc) -> BuildFunc:
@@ -34,7 +36,15 @@ def checked_build_func(build_func: BuildFunc) -> BuildFunc:
                 check_arguments(scoped.get(merged['type']), merged)
         elif isinstance(merged['type'], type):
             check_arguments(merged['type'], merged)
-        return build_func(cfg, registry=registry, default_args=default_args)
+        switches = cfg.get('_scope_') is not None
+        if switches:
+            current = DefaultScope.get_current_instance()
+            _OUTER_SCOPES.append(current.scope_name if current else None)
+        try:
+            return build_func(cfg, registry=registry, default_args=default_args)
+        finally:
+            if switches:
+                _OUTER_SCOPES.pop()
 
     build.__name__ = f'checked_{getattr(build_func, "__name__", "build")}'
     return build
@@ -72,15 +82,27 @@ def own_scope_fallback(cfg: dict, registry: Registry) -> dict:
     the config (e.g. ``'mmpretrain'``). ``mmrazor.registry.MODELS.build(dict(
     type='BaseAlgorithm'))`` must still find mmrazor's class then; names the default
     scope does have (an upstream ``'ImageClassifier'``) keep resolving there first.
+    Inside a build that switched scope (``type='mmrazor.SPOS'``), a name neither the
+    current scope nor ``registry`` has is looked up in the scopes switched away from.
     """
     obj_type = cfg.get('type')
     if '_scope_' in cfg or not isinstance(obj_type, str) or '.' in obj_type:
         return cfg
     with registry.switch_scope_and_registry(None) as scoped:
-        if scoped is registry or scoped.get(obj_type) is not None:
+        if scoped.get(obj_type) is not None:
             return cfg
-    if registry.get(obj_type) is not None:
+    if scoped is not registry and registry.get(obj_type) is not None:
         return dict(cfg, _scope_=registry.scope)
+    # an unscoped name inside a scoped build (an ImageClassifier config inside
+    # type='mmrazor.SPOS' under default scope mmpretrain) resolves where MMRazor 1.x
+    # found it: in the default scope the build switched away from
+    root = registry
+    while root.parent is not None:
+        root = root.parent
+    for scope in reversed(_OUTER_SCOPES):
+        outer = root.children.get(scope) if scope else None
+        if outer is not None and outer.get(obj_type) is not None:
+            return dict(cfg, _scope_=scope)
     return cfg
 
 

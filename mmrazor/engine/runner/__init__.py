@@ -16,6 +16,9 @@ __all__ += ['EvolutionSearchLoop', 'SubnetValLoop']
 from .darts_loop import DartsEpochBasedTrainLoop, DartsIterBasedTrainLoop  # noqa: E402
 
 __all__ += ['DartsEpochBasedTrainLoop', 'DartsIterBasedTrainLoop']
+from .autoslim_greedy_search_loop import AutoSlimGreedySearchLoop  # noqa: E402
+
+__all__ += ['AutoSlimGreedySearchLoop']
 from .sampler_train_loop import BaseSamplerTrainLoop, GreedySamplerTrainLoop  # noqa: E402
 
 __all__ += ['BaseSamplerTrainLoop', 'GreedySamplerTrainLoop']

@@ -228,6 +228,15 @@ def load_fix_subnet(model: nn.Module,
     to_static_model(model)
 
 
+def _derived_names(model: nn.Module, prefix: str, extra_prefix: str) -> set:
+    """Subnet keys of the model's derived mutables. MMRazor's YAMLs may list them
+    (Autoformer's ``middle_channels``); their choice follows their sources, so such
+    entries are skipped."""
+    derived = _models()[1].DerivedMutable
+    return {m.alias or extra_prefix + _remove_prefix(n, prefix)
+            for n, m in model.named_modules(remove_duplicate=False) if isinstance(m, derived)}
+
+
 def _load_mutable_subnet(model: nn.Module, subnet: Dict, prefix: str,
                          extra_prefix: str) -> None:
     plan: List[Tuple[nn.Module, Any]] = []
@@ -241,7 +250,8 @@ def _load_mutable_subnet(model: nn.Module, subnet: Dict, prefix: str,
         _check_choice(key, mutable, chosen)
         plan.append((mutable, chosen))
         used.add(key)
-    unknown = [key for key in subnet if key not in used]
+    derived = _derived_names(model, prefix, extra_prefix)
+    unknown = [key for key in subnet if key not in used and key not in derived]
     if unknown:
         valid = list(dict.fromkeys(m.alias or extra_prefix + _remove_prefix(n, prefix)
                                    for n, m in named_mutables(model)))

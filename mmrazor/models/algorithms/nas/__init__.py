@@ -10,3 +10,9 @@ from .darts import Darts  # noqa: E402
 from .dsnas import DSNAS  # noqa: E402
 
 __all__ += ['Darts', 'DSNAS']
+from .detnas import DetNAS  # noqa: E402
+
+__all__ += ['DetNAS']
+from .autoformer import Autoformer  # noqa: E402
+
+__all__ += ['Autoformer']

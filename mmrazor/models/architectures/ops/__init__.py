@@ -16,3 +16,9 @@ from .darts_series import (  # noqa: E402
 )
 
 __all__ += ['DartsPoolBN', 'DartsDilConv', 'DartsSepConv', 'DartsSkipConnect', 'DartsZero']
+from .common import Identity  # noqa: E402
+
+__all__ += ['Identity']
+from .transformer_series import MultiheadAttention, RelativePosition2D  # noqa: E402
+
+__all__ += ['MultiheadAttention', 'RelativePosition2D']

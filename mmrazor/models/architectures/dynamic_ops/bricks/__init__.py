@@ -36,3 +36,8 @@ from .dynamic_sequential import DynamicSequential  # noqa: E402
 
 __all__ += ['BigNasConv2d', 'BigNasConvMixin', 'OFAConv2d', 'OFAConvMixin',
             'DynamicLinearClsHead', 'DynamicInputResizer', 'DynamicSequential']
+from .dynamic_embed import DynamicPatchEmbed  # noqa: E402
+from .dynamic_multi_head_attention import DynamicMultiheadAttention  # noqa: E402
+from .dynamic_relative_position import DynamicRelativePosition2D  # noqa: E402
+
+__all__ += ['DynamicPatchEmbed', 'DynamicMultiheadAttention', 'DynamicRelativePosition2D']

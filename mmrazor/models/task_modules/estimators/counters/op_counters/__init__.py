@@ -119,3 +119,6 @@ from .group_fisher_counters import (  # noqa: E402
 )
 
 __all__ += ['GroupFisherConv2dCounter', 'GroupFisherLinearCounter']
+from .relative_position_counter import RelativePosition2DCounter  # noqa: E402
+
+__all__ += ['RelativePosition2DCounter']
