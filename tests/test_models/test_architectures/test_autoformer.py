@@ -44,7 +44,10 @@ def tiny_classifier(**backbone) -> SearchableImageClassifier:
     cfg.update(backbone)
     return SearchableImageClassifier(
         backbone=cfg,
-        head=dict(type='mmrazor.DynamicLinearClsHead', num_classes=10, in_channels=32),
+        # scoped loss: an earlier Runner may leave 'mmrazor' as the default scope,
+        # where CrossEntropyLoss is the distillation loss
+        head=dict(type='mmrazor.DynamicLinearClsHead', num_classes=10, in_channels=32,
+                  loss=dict(type='mmpretrain.CrossEntropyLoss')),
         connect_head=dict(connect_with_backbone='backbone.last_mutable'))
 
 
