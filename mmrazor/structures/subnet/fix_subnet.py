@@ -143,7 +143,8 @@ def fix_all_mutables(model: nn.Module) -> None:
 
 
 def to_static_model(model: nn.Module) -> nn.Module:
-    """Replace, in place, every dynamic op of ``model`` by its static op.
+    """Replace, in place, every dynamic op of ``model`` by its static op, and every
+    pruned parameter by a plain one holding the kept channels.
 
     Every mutable the ops depend on must be fixed (else a clear error names the
     unfixed ones). The innermost ops are converted first.
@@ -151,7 +152,12 @@ def to_static_model(model: nn.Module) -> nn.Module:
     Returns:
         nn.Module: ``model`` (or its static op, if ``model`` itself is dynamic).
     """
+    from mmrazor.models.architectures.dynamic_ops.parametrized_param import (
+        remove_channel_parametrizations,
+    )
     dynamic_mixin = _models()[0].DynamicMixin
+    # pruned parameters (a layer scale) become plain, smaller parameters
+    remove_channel_parametrizations(model)
     dynamic = [(name, module) for name, module in model.named_modules(remove_duplicate=False)
                if isinstance(module, dynamic_mixin)]
     static_ops: Dict[int, nn.Module] = {}  # a layer under several names stays one layer

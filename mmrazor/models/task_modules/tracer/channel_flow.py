@@ -6,7 +6,10 @@ move (a permute moves them, a flatten repeats them, a concat joins them), which 
 must be pruned together (an add, a depthwise conv, the chunks of a split) and which
 must never be pruned (``freeze``): anything an unknown op touches, literal sizes in a
 ``view``, the model's outputs. Prunable layers record *ports*: the ids of their input
-and output channels.
+and output channels. A model parameter read in ``forward`` (a layer scale, a position
+embedding) gets fresh ids on each dim and a port per dim: met by a unit's channels in
+a way the rules follow (a broadcast add/mul, a concat), it is pruned with them;
+anything else freezes those channels like any tensor.
 """
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -16,6 +19,10 @@ import torch
 import torch.fx as fx
 import torch.nn as nn
 from torch.fx.node import map_aggregate
+
+from mmrazor.models.architectures.dynamic_ops.dynamic_layer_norm_2d import (
+    CHANNELS_FIRST_LAYER_NORMS,
+)
 
 from .channel_elements import ChannelElements
 
@@ -30,6 +37,7 @@ class Port:
     is_output: bool
     ids: np.ndarray
     order: int  # position of the layer's first call in the graph
+    dim: Optional[int] = None  # a parameter port: the parameter's dim
 
 
 @dataclass
@@ -48,6 +56,15 @@ class ChannelFlow:
             self.ports[key] = Port(name, is_output, ids, len(self.ports))
             self.modules[name] = module
         else:  # a shared layer: every call uses the same channels
+            self.elements.union(port.ids, ids)
+
+    def add_param_port(self, name: str, dim: int, ids: np.ndarray) -> None:
+        """A parameter's dim ``dim`` (key ``(name, False, dim)``): read, never produced."""
+        key = (name, False, dim)
+        port = self.ports.get(key)
+        if port is None:
+            self.ports[key] = Port(name, False, ids, len(self.ports), dim)
+        else:  # read again: the same channels
             self.elements.union(port.ids, ids)
 
 
@@ -69,6 +86,13 @@ class ShapeInfo:
 
 def _is_depthwise(conv: nn.modules.conv._ConvNd) -> bool:
     return conv.groups == conv.in_channels == conv.out_channels
+
+
+def _own_forward(module: nn.Module) -> bool:
+    """A subclass of a torch layer with its own ``forward`` (a channels-first
+    LayerNorm2d): which dim it computes over is unknown."""
+    base = next(c for c in type(module).__mro__ if c.__module__.startswith('torch.nn'))
+    return type(module).forward is not base.forward
 
 
 def prunable(module: nn.Module) -> bool:
@@ -219,7 +243,9 @@ class ChannelPropagator:
     # --- the pass -----------------------------------------------------------------
     def run(self, graph: fx.Graph) -> ChannelFlow:
         for node in graph.nodes:
-            if node.op in ('placeholder', 'get_attr'):
+            if node.op == 'get_attr':
+                self.infos[node] = self.get_attr(node)
+            elif node.op == 'placeholder':
                 self.infos[node] = None
             elif node.op == 'output':
                 self.freeze_all(self.info(node.args), 'model output')
@@ -231,6 +257,26 @@ class ChannelPropagator:
                 self._consume_sizes(node)
         self._check_size_uses()
         return self.flow
+
+    def get_attr(self, node: fx.Node) -> Optional[TensorChannels]:
+        """A parameter of a non-prunable module: fresh channel ids on each dim, so it
+        can join the units it meets (a prunable layer's own weights are its ports)."""
+        name = str(node.target)
+        owner_name, _, attr = name.rpartition('.')
+        try:
+            owner = self.root.get_submodule(owner_name)
+        except AttributeError:
+            return None
+        param = owner._parameters.get(attr)
+        if not isinstance(param, nn.Parameter) or not param.is_floating_point() or \
+                prunable(owner) or param.dim() == 0:
+            return None
+        info: TensorChannels = {}
+        for dim, size in enumerate(param.shape):
+            ids = self.elements.new(int(size))
+            self.flow.add_param_port(name, dim, ids)
+            info[dim] = ids
+        return info
 
     def _size_args(self, node: fx.Node) -> List[Tuple[Any, Any]]:
         """(argument position or key, size info) of the args read from shapes."""
@@ -309,6 +355,15 @@ class ChannelPropagator:
             return self._layer(name, module, module.in_features, x_info.get(last),
                                module.out_features, last, share=False, keep=keep)
         norm_dim = self._norm_dim(module, x)
+        if type(module) in CHANNELS_FIRST_LAYER_NORMS:
+            # mmpretrain's LayerNorm2d also normalizes the last dim on request
+            layout = self._arg(node, 1, 'data_format', 'channel_first')
+            norm_dim = {'channel_first': 1 if x.dim() == 4 else None,
+                        'channel_last': x.dim() - 1}.get(layout)
+            if norm_dim is None:
+                return self._opaque_module(node, name, module)
+        elif norm_dim is not None and _own_forward(module):
+            return self._opaque_module(node, name, module)
         if norm_dim is not None:
             ids = x_info.get(norm_dim)
             if ids is not None:

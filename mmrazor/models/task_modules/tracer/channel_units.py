@@ -4,6 +4,8 @@ Channel elements that reach exactly the same layer sides form one unit. In every
 layer side the unit's channels must sit in contiguous runs, in the same order as in
 the unit's first producer (``expand_ratio`` copies each when a flatten fed a linear);
 otherwise (a channel shuffle, a reordering) the unit is frozen, never pruned wrongly.
+A parameter's dim (a layer scale) is an ``input_related`` channel with a ``dim`` key;
+channels that meet only parameters belong to no layer and are left out.
 """
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -12,7 +14,7 @@ import numpy as np
 
 from .channel_flow import ChannelFlow
 
-PortKey = Tuple[str, bool]
+PortKey = Tuple  # (layer, is_output) or, for a parameter, (name, False, dim)
 
 
 @dataclass
@@ -79,6 +81,8 @@ def build_unit_configs(flow: ChannelFlow) -> Tuple[Dict[str, Dict], List[FrozenG
     for port_indices, group in sorted(signatures):  # in graph order
         members = unique_roots[by_group[bounds[group]:bounds[group + 1]]]
         signature = [keys[i] for i in port_indices]
+        if all(len(key) == 3 for key in signature):
+            continue  # only parameters: no layer to prune or to keep
         layers = list(dict.fromkeys(key[0] for key in signature))
         reason = next((reasons[r] for r in members.tolist() if r in reasons), None)
         outputs = [key for key in signature if key[1]]
@@ -116,8 +120,11 @@ def _unit_config(port_roots: Dict[PortKey, np.ndarray], signature: List[PortKey]
                 return None
             for start, end, ratio in pieces:
                 side = 'output_related' if key[1] else 'input_related'
-                channels[side].append(dict(name=key[0], start=start, end=end,
-                                           expand_ratio=ratio, is_output_channel=key[1]))
+                channel = dict(name=key[0], start=start, end=end, expand_ratio=ratio,
+                               is_output_channel=key[1])
+                if len(key) == 3:
+                    channel['dim'] = key[2]
+                channels[side].append(channel)
     first = channels['output_related'][0]
     name = f"{first['name']}_({first['start']}, {first['end']})_{num}"
     return name, {'init_args': {'num_channels': num}, 'channels': channels}

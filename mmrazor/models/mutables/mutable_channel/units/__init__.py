@@ -17,3 +17,6 @@ __all__ += ['DCFFChannelUnit', 'DMCPChannelUnit']
 from .group_fisher_unit import GroupFisherChannelUnit  # noqa: E402
 
 __all__ += ['GroupFisherChannelUnit']
+from .channel_unit import ParamChannel  # noqa: E402
+
+__all__ += ['ParamChannel']

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from mmrazor.utils.lookup import get_module
 
 CHANNEL_KEYS = ('name', 'start', 'end', 'expand_ratio', 'is_output_channel')
+PARAM_CHANNEL_KEYS = CHANNEL_KEYS + ('dim',)
 
 
 class Channel:
@@ -58,11 +59,14 @@ class Channel:
     @classmethod
     def init_from_cfg(cls, model: nn.Module, config: Dict) -> 'Channel':
         """A channel from ``{'name', 'start', 'end', 'expand_ratio',
-        'is_output_channel'}``; the name must be a module of ``model``."""
-        unknown = set(config) - set(CHANNEL_KEYS)
+        'is_output_channel'}``; the name must be a module of ``model``. With a
+        ``dim`` key, the name is a parameter (:class:`ParamChannel`)."""
+        unknown = set(config) - set(PARAM_CHANNEL_KEYS)
         if unknown or 'name' not in config or 'start' not in config or 'end' not in config:
             raise KeyError(f'a channel config has keys {CHANNEL_KEYS} (name, start and end '
-                           f'required); got {sorted(config)}')
+                           f"required; 'dim' for a parameter); got {sorted(config)}")
+        if 'dim' in config:
+            return ParamChannel.from_cfg(model, config)
         return cls(config['name'], get_module(model, config['name']),
                    (config['start'], config['end']),
                    is_output_channel=config.get('is_output_channel', True),
@@ -77,6 +81,61 @@ class Channel:
         side = 'out' if self.is_output_channel else 'in'
         return (f'Channel({self.name}, {side}, {self.index}'
                 f'{f", expand_ratio={self.expand_ratio}" if self.expand_ratio != 1 else ""})')
+
+
+class ParamChannel(Channel):
+    """A range of a model parameter along one of its dims (a layer scale, a position
+    embedding): sliced with the unit, as a layer's channels are.
+
+    Args:
+        name (str): The parameter's name in the model, e.g.
+            ``'backbone.stages.0.1.gamma'``.
+        module (nn.Module): The module holding the parameter.
+        index (tuple): ``(start, end)``: the channels ``[start, end)`` along ``dim``.
+        dim (int): The parameter's dim that meets the unit.
+        expand_ratio (int): See :class:`Channel`. Defaults to 1.
+    """
+
+    def __init__(self, name: str, module: nn.Module, index: Tuple[int, int], dim: int,
+                 expand_ratio: int = 1) -> None:
+        super().__init__(name, module, index, is_output_channel=False,
+                         expand_ratio=expand_ratio)
+        self.dim = dim
+
+    @property
+    def owner_name(self) -> str:
+        """The name of the module holding the parameter."""
+        return self.name.rpartition('.')[0]
+
+    @property
+    def param_name(self) -> str:
+        """The parameter's attribute name on its module."""
+        return self.name.rpartition('.')[2]
+
+    @classmethod
+    def from_cfg(cls, model: nn.Module, config: Dict) -> 'ParamChannel':
+        """A parameter channel from a channel config with a ``dim`` key."""
+        owner_name, _, attr = config['name'].rpartition('.')
+        owner = get_module(model, owner_name) if owner_name else model
+        param = dict(owner.named_parameters(recurse=False)).get(attr)
+        if param is None:
+            raise KeyError(f"{config['name']!r} is not a parameter of the model "
+                           f'({type(owner).__name__} has '
+                           f'{sorted(n for n, _ in owner.named_parameters(recurse=False))})')
+        dim = config['dim']
+        if not isinstance(dim, int) or not 0 <= dim < param.dim() or \
+                config['end'] > param.shape[dim]:
+            raise ValueError(f"{config['name']!r} of shape {tuple(param.shape)} has no "
+                             f"channels [{config['start']}, {config['end']}) along dim "
+                             f'{dim!r}')
+        return cls(config['name'], owner, (config['start'], config['end']), dim,
+                   config.get('expand_ratio', 1))
+
+    def config_template(self) -> Dict:
+        return dict(super().config_template(), dim=self.dim)
+
+    def __repr__(self) -> str:
+        return f'ParamChannel({self.name}, dim={self.dim}, {self.index})'
 
 
 class ChannelUnit(BaseModule):

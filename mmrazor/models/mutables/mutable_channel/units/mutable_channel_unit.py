@@ -12,24 +12,32 @@ from mmengine.model.utils import _BatchNormXd
 from mmengine.utils.dl_utils.parrots_wrapper import SyncBatchNorm as MMEngineSyncBN
 
 from mmrazor.models.architectures.dynamic_ops import (
-                                                      DynamicBatchNorm1d,
-                                                      DynamicBatchNorm2d,
-                                                      DynamicBatchNorm3d,
-                                                      DynamicBatchNormXd,
-                                                      DynamicChannelMixin,
-                                                      DynamicConv2d,
-                                                      DynamicConv2dAdaptivePadding,
-                                                      DynamicGroupNorm,
-                                                      DynamicLayerNorm,
-                                                      DynamicLinear,
-                                                      DynamicSyncBatchNorm,
+    DynamicBatchNorm1d,
+    DynamicBatchNorm2d,
+    DynamicBatchNorm3d,
+    DynamicBatchNormXd,
+    DynamicChannelMixin,
+    DynamicConv2d,
+    DynamicConv2dAdaptivePadding,
+    DynamicGroupNorm,
+    DynamicLayerNorm,
+    DynamicLinear,
+    DynamicSyncBatchNorm,
+)
+from mmrazor.models.architectures.dynamic_ops.dynamic_layer_norm_2d import (
+    CHANNELS_FIRST_LAYER_NORMS,
+    DynamicLayerNorm2d,
+)
+from mmrazor.models.architectures.dynamic_ops.parametrized_param import (
+    param_container,
+    register_param_channels,
 )
 from mmrazor.utils.lookup import get_module, replace_module
 
 from ...derived_mutable import DerivedMutable
 from ..base_mutable_channel import BaseMutableChannel
 from ..mutable_channel_container import MutableChannelContainer
-from .channel_unit import Channel, ChannelUnit
+from .channel_unit import Channel, ChannelUnit, ParamChannel
 
 # Exact static types (a subclass may compute differently, so it is not pruned).
 DYNAMIC_OPS: Dict[Type[nn.Module], Type[nn.Module]] = {
@@ -47,6 +55,7 @@ DYNAMIC_OPS: Dict[Type[nn.Module], Type[nn.Module]] = {
     MMEngineSyncBN: DynamicSyncBatchNorm,  # what 'SyncBN' builds in OpenMMLab configs
     nn.LayerNorm: DynamicLayerNorm,
     nn.GroupNorm: DynamicGroupNorm,
+    **dict.fromkeys(CHANNELS_FIRST_LAYER_NORMS, DynamicLayerNorm2d),
 }
 UNIT_CONFIG_KEYS = ('init_args', 'channels', 'choice')
 
@@ -239,7 +248,7 @@ class MutableChannelUnit(ChannelUnit):
     def unprunable_reasons(self) -> List[str]:
         """Why layers of the unit cannot be pruned (empty when they all can)."""
         reasons = []
-        for channel in self.channels:
+        for channel in self.layer_channels:
             module = channel.module
             op = self.dynamic_ops.get(type(module))
             if not isinstance(module, DynamicChannelMixin) and (
@@ -247,9 +256,21 @@ class MutableChannelUnit(ChannelUnit):
                 reasons.append(f'{channel.name} ({type(module).__name__})')
         return reasons
 
+    @property
+    def layer_channels(self) -> List[Channel]:
+        """The channels of layers (each made a dynamic op), not of parameters."""
+        return [c for c in self.channels if not isinstance(c, ParamChannel)]
+
+    @property
+    def param_channels(self) -> List[ParamChannel]:
+        """The channels of parameters used directly in ``forward``."""
+        return [c for c in self.channels if isinstance(c, ParamChannel)]
+
     def check_channels(self, model: nn.Module) -> None:
         """Raise if a channel names a missing layer or channels the layer lacks."""
-        for channel in self.channels:
+        for channel in self.param_channels:
+            get_module(model, channel.owner_name)
+        for channel in self.layer_channels:
             module = get_module(model, channel.name)
             size = _static_channel_size(module, channel.is_output_channel)
             side = 'output' if channel.is_output_channel else 'input'
@@ -263,24 +284,34 @@ class MutableChannelUnit(ChannelUnit):
         if not self.output_related:
             raise ValueError(f'unit {self.name!r} has no output-related layer to prune')
         self.check_channels(model)
-        new_ops = replace_with_dynamic_ops(model, [c.name for c in self.channels],
+        new_ops = replace_with_dynamic_ops(model, [c.name for c in self.layer_channels],
                                            self.dynamic_ops)
-        for channel in self.channels:
+        for channel in self.layer_channels:
             channel.module = new_ops[channel.name]
             self._add_containers(channel.module)
+        for channel in self.param_channels:
+            channel.module = get_module(model, channel.owner_name)
         for channel in self.channels:
             if self._is_registered(channel):
                 continue
             mutable = self.mutable_channel if channel.expand_ratio == 1 else \
                 self.mutable_channel.derive_expand_mutable(channel.expand_ratio)
+            if isinstance(channel, ParamChannel):
+                register_param_channels(channel.module, channel.param_name, channel.dim,
+                                        mutable, channel.start, channel.end)
+                continue
             MutableChannelContainer.register_mutable_channel_to_module(
                 channel.module, mutable, channel.is_output_channel, channel.start,
                 channel.end)
 
     def _is_registered(self, channel: Channel) -> bool:
         """Whether the channel already follows this unit (a predefined model)."""
-        side = 'out_channels' if channel.is_output_channel else 'in_channels'
-        registered = channel.module.get_mutable_attr(side).mutable_channels.get(channel.index)
+        if isinstance(channel, ParamChannel):
+            container = param_container(channel.module, channel.param_name, channel.dim)
+        else:
+            side = 'out_channels' if channel.is_output_channel else 'in_channels'
+            container = channel.module.get_mutable_attr(side)
+        registered = container.mutable_channels.get(channel.index)
         if isinstance(registered, DerivedMutable):
             return registered.source_mutables == [self.mutable_channel]
         return registered is self.mutable_channel

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Dict, NamedTuple, Optional, Tuple, Type, Union
 
 import torch
 import torch.nn as nn
+from torch.nn.utils import parametrize
 
 Inputs = Tuple[Any, ...]
 
@@ -36,6 +37,8 @@ def active_parameters(module: nn.Module) -> Dict[str, torch.Tensor]:
     active = getattr(module, 'active_parameters', None)
     if callable(active):
         return dict(active())
+    if isinstance(module, parametrize.ParametrizationList):  # a pruned layer scale
+        return {'original': module()}
     return dict(module.named_parameters(recurse=False))
 
 
