@@ -1,12 +1,12 @@
 """NAS supernets: exported subnets are exact, and the supernet costs little extra.
 
 For each searchable backbone (the MMRazor-1.x supernet configs in
-``configs/_base_/nas_backbones``, and AutoFormer's supernet config), 20 random subnets are chosen, the static subnet is
-exported with ``export_fix_subnet(slice_weight=True)`` and both are run on one batch
-(eval mode, float32): the max abs difference must be <= 1e-5. Then the training step
-(forward + backward) of the supernet with its largest subnet chosen is timed against the
-step of the exported static equivalent, interleaved in rounds in the same process
-(goal: ratio <= 1.15). Prints a table and writes JSON.
+``configs/_base_/nas_backbones``, and AutoFormer's supernet config), 20 random subnets
+are chosen, the static subnet is exported with ``export_fix_subnet(slice_weight=True)``
+and both are run on one batch (eval mode, float32): the max abs difference must be
+<= 1e-5. Then the training step (forward + backward) of the supernet with its largest
+subnet chosen is timed against the step of the exported static equivalent, interleaved
+in rounds in the same process (goal: ratio <= 1.15). Prints a table and writes JSON.
 
     python benchmarks/nas_exactness_overhead.py [--subnets 20] [--rounds 5] [--steps 3]
 """
