@@ -1,11 +1,13 @@
 """``ChannelMutator``: builds a model's channel units and sets their widths."""
 import copy
+import inspect
 import os.path as osp
 import warnings
 from typing import Any, Dict, Generic, List, Optional, Tuple, Type, TypeVar, Union
 
 import torch.nn as nn
 from mmengine import fileio
+from mmengine.logging import print_log
 
 from mmrazor.models.mutables import MutableChannelUnit
 from mmrazor.registry import MODELS, TASK_UTILS
@@ -27,6 +29,23 @@ def _unknown_names(names: List[str], valid: List[str], what: str) -> str:
     return f'unknown {what} {", ".join(parts)}; the model has {len(valid)} of them'
 
 
+def _keeps_all_channels(cfg: Dict, default_mode: Optional[str]) -> bool:
+    """Whether a unit config's choice and candidate choices all keep all its
+    ``init_args.num_channels`` channels (numbers equal to it, or ratios of 1 where
+    its ``choice_mode``, else ``default_mode``, is ``'ratio'``)."""
+    if not isinstance(cfg, dict):
+        return False
+    init_args = cfg.get('init_args') or {}
+    num = init_args.get('num_channels')
+    widths = list(init_args.get('candidate_choices') or [])
+    if cfg.get('choice') is not None:
+        widths.append(cfg['choice'])
+    if not isinstance(num, int) or not widths:
+        return False
+    full = 1.0 if init_args.get('choice_mode', default_mode) == 'ratio' else num
+    return all(width == full for width in widths)
+
+
 @MODELS.register_module()
 class ChannelMutator(BaseMutator[ChannelUnitType], Generic[ChannelUnitType]):
     """Prunes channels: finds the channel units of a model, makes their layers
@@ -36,7 +55,9 @@ class ChannelMutator(BaseMutator[ChannelUnitType], Generic[ChannelUnitType]):
         channel_unit_cfg (dict): ``type`` (a ``MutableChannelUnit`` name or class),
             ``default_args`` (constructor arguments of every unit) and ``units``
             (``{unit_name: {'init_args', 'channels', 'choice'}}``, or the path of a
-            JSON/YAML file holding it or a whole mutator template). Defaults to
+            JSON/YAML file holding it or a whole mutator template). A unit the model
+            lacks is an error, unless its every width keeps all its channels (it
+            prunes nothing: skipped, with a log line). Defaults to
             ``dict(type='SequentialMutableChannelUnit')``.
         parse_cfg (dict): How units are found: ``type='Config'`` builds them from the
             ``channels`` in ``units``; ``type='Predefined'`` reads the mutable channels
@@ -204,6 +225,18 @@ class ChannelMutator(BaseMutator[ChannelUnitType], Generic[ChannelUnitType]):
 
     def _check_known(self, names: set) -> None:
         unknown = [name for name in self.units_cfg if name not in names]
+        # a unit whose every width is its full width prunes nothing: the model may
+        # lack it because its channels are frozen (MMRazor's JSON lists the output
+        # channels of the classifier, e.g. 'head.fc_(0, 1000)_1000')
+        param = inspect.signature(self.unit_class).parameters.get('choice_mode')
+        mode = self.unit_default_args.get('choice_mode', param and param.default)
+        unpruned = [name for name in unknown
+                    if _keeps_all_channels(self.units_cfg[name], mode)]
+        if unpruned:
+            print_log(f'channel_unit_cfg.units: skipped {len(unpruned)} units the model '
+                      f'does not have, none of which prunes a channel: '
+                      f'{", ".join(unpruned)}', logger='current')
+            unknown = [name for name in unknown if name not in unpruned]
         if unknown:
             raise KeyError('channel_unit_cfg.units: ' +
                            _unknown_names(unknown, sorted(names), 'unit names'))

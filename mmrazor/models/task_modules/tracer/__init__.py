@@ -19,3 +19,7 @@ __all__ = [
     'DEFAULT_LEAF_MODULES', 'FxTracer', 'MMFxTracer', 'MethodLeaf', 'TraceFailure',
     'trace_model', 'CustomTracer', 'BatchSpecialisation'
 ]
+
+from .backward_tracer import backward_tracer  # noqa: E402
+
+__all__ += ['backward_tracer']
