@@ -257,6 +257,18 @@ def test_slimmable_step_trains_every_width_with_its_own_batch_norm():
     assert all(p.grad is None or not p.grad.any() for p in algorithm.parameters())
 
 
+@pytest.mark.parametrize('accumulative_counts,steps', [(3, 1), (1, 3)])
+def test_slimmable_steps_follow_accumulative_counts(accumulative_counts, steps):
+    # MMRazor's configs set accumulative_counts to the number of subnets: one averaged
+    # step per batch; without it every subnet steps
+    algorithm = slimmable()
+    optimizer = torch.optim.Adam(algorithm.parameters(), lr=1e-3)
+    algorithm.train_step(batch(), OptimWrapper(optimizer,
+                                               accumulative_counts=accumulative_counts))
+    conv = algorithm.architecture.backbone.conv1.weight
+    assert int(optimizer.state[conv]['step']) == steps
+
+
 def test_slimmable_each_width_exports_a_static_model_with_the_same_output():
     algorithm = slimmable()
     algorithm.train_step(batch(), OptimWrapper(torch.optim.SGD(algorithm.parameters(),

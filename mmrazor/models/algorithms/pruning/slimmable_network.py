@@ -25,7 +25,9 @@ class SlimmableNetwork(BaseAlgorithm):
     Subnet ``i`` sets each unit of the ``SlimmableChannelMutator`` to its ``i``-th
     candidate width (the widths usually come from an AutoSlim search, as a JSON of
     units); each width has its own batch-norm statistics (``SwitchableBatchNorm2d``).
-    A step adds up the gradients of all subnets' losses and steps once.
+    Each subnet's loss goes through ``optim_wrapper.update_params``, as in MMRazor: with
+    the configs' ``accumulative_counts`` equal to the number of subnets, the wrapper
+    averages the subnets' gradients and steps once per batch.
     With ``deploy_index`` set, the model is fixed at that subnet and made static
     (plain torch layers), to retrain or evaluate one width.
 
@@ -80,7 +82,8 @@ class SlimmableNetwork(BaseAlgorithm):
 
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
-        """Backward the loss of every subnet, then one optimizer step."""
+        """Update with the loss of every subnet (the optim wrapper's
+        ``accumulative_counts`` decides when it steps)."""
         if self.is_deployed:
             return super().train_step(data, optim_wrapper)
         data = self.data_preprocessor(data, True)
@@ -90,10 +93,8 @@ class SlimmableNetwork(BaseAlgorithm):
             with optim_wrapper.optim_context(self):
                 losses = self(**data, mode='loss')
             loss, subnet_vars = self.parse_losses(losses)
-            optim_wrapper.backward(loss)
+            optim_wrapper.update_params(loss)
             log_vars.update(add_prefix(subnet_vars, f'subnet_{index}'))
-        optim_wrapper.step()
-        optim_wrapper.zero_grad()
         return log_vars
 
     @property
