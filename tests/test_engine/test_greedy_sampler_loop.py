@@ -5,6 +5,7 @@ next of the pool's top k (SPOS's own sampler does not replace it), so only those
 paths' weights change; the pool is saved for an evolution search; bad arguments are
 refused before anything is built."""
 import math
+import os
 import os.path as osp
 import random
 
@@ -43,13 +44,13 @@ class Recorder(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         loop = runner.train_loop
-        self.trained.append(runner.model.mutator.current_choices)
+        self.trained.append(loop.model.mutator.current_choices)  # unwrapped
         self.prob.append(loop.cur_prob)
         self.pool.append(pool_items(loop.candidates))
         self.pending.append(loop.top_k_candidates.subnets)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        self.after.append(runner.model.mutator.current_choices)
+        self.after.append(runner.train_loop.model.mutator.current_choices)
 
 
 def pool_items(candidates) -> list:
@@ -194,3 +195,46 @@ def test_bad_arguments_are_refused(tmp_path, fashion_mnist_root, kwargs, error, 
 def test_mmrazors_spelling_of_cosine_is_accepted(tmp_path, fashion_mnist_root):
     loop = build_runner(str(tmp_path), fashion_mnist_root, prob_schedule='consine').train_loop
     assert loop.prob_schedule == 'cosine'
+
+
+# ---- two gloo processes -------------------------------------------------------------
+
+def _ddp_worker(rank: int, port: int, out_dir: str, data_root: str) -> None:
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE='2',
+                      MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    from mmrazor.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    # a different seed per rank: without rank 0's draws broadcast, the ranks would
+    # train different subnets (and DDP would hang or mix gradients of other paths)
+    cfg = runner_cfg(osp.join(out_dir, 'work'), data_root, greedy_cfg(data_root),
+                     launcher='pytorch', randomness=dict(seed=rank),
+                     env_cfg=dict(dist_cfg=dict(backend='gloo')),
+                     model_wrapper_cfg=dict(type='MMDistributedDataParallel',
+                                            find_unused_parameters=True))
+    cfg.train_dataloader.batch_size = 8
+    runner = Runner.from_cfg(cfg)
+    recorder = Recorder()
+    runner.register_hook(recorder)
+    runner.train()
+    model = runner.model.module
+    params = torch.cat([p.detach().flatten() for p in model.parameters()])
+    torch.save(dict(trained=recorder.trained, pools=recorder.pool, params=params),
+               osp.join(out_dir, f'{rank}.pth'))
+
+
+def test_two_gloo_processes_train_the_same_subnets_and_weights(tmp_path, fashion_mnist_root):
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(port, str(tmp_path), fashion_mnist_root), nprocs=2)
+    first, second = (torch.load(tmp_path / f'{rank}.pth', weights_only=False)  # ours
+                     for rank in range(2))
+    assert first['trained'] == second['trained'] and len(first['trained']) == MAX_ITERS
+    assert first['pools'] == second['pools']  # rank 0's draws, scored alike
+    assert len({str(s) for s in first['trained']}) > 1
+    assert torch.equal(first['params'], second['params'])  # gradients averaged
+    assert osp.isfile(tmp_path / 'work' / 'candidates.pkl')
