@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 from mmrazor.registry import explain_unknown_types
 from mmrazor.utils import register_all_modules
+from mmrazor.utils.compat import finish_distributed_run
 
 PTQ_LOOPS = ('mmrazor.PTQLoop', 'PTQLoop')
 
@@ -80,3 +81,4 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 if __name__ == '__main__':
     main()
+    finish_distributed_run()  # a gloo run: exit without the finalization that may abort

@@ -12,6 +12,7 @@ from mmengine.runner import Runner
 
 from mmrazor.registry import explain_unknown_types
 from mmrazor.utils import register_all_modules
+from mmrazor.utils.compat import finish_distributed_run
 
 
 def parse_args() -> argparse.Namespace:
@@ -84,3 +85,4 @@ def main() -> None:
 
 if __name__ == '__main__':
     main()
+    finish_distributed_run()  # a gloo run: exit without the finalization that may abort

@@ -140,6 +140,28 @@ def test_launcher_gloo_group_is_destroyed_at_exit():
     assert 'alive at exit: True' in plain.stdout, plain.stderr[-2000:]
 
 
+def test_finish_distributed_run_runs_exit_handlers_then_exits_cleanly():
+    setup = ('import atexit; atexit.register(lambda: print("handler ran, group alive:", '
+             'torch.distributed.is_initialized(), flush=True))\n'
+             'from mmrazor.utils import apply_compat_fixes; apply_compat_fixes()')
+    script = DIST_SCRIPT.format(setup=setup) + (
+        'from mmrazor.utils.compat import finish_distributed_run\n'
+        'finish_distributed_run()\n'
+        'print("not reached")\n')
+    import subprocess
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # the work's output, then the exit handlers (the group destroyed before ours ran)
+    assert 'ddp ok 1' in proc.stdout and 'handler ran, group alive: False' in proc.stdout
+    assert 'not reached' not in proc.stdout
+
+
+def test_finish_distributed_run_is_a_no_op_without_a_group():
+    from mmrazor.utils.compat import finish_distributed_run
+    finish_distributed_run()  # returns: nothing to finish, the process goes on
+
+
 def _run_plain_gloo(setup: str):
     import subprocess
     script = setup + """

@@ -11,14 +11,14 @@ gone (``tests/test_utils/test_compat.py``), so it can then be deleted.
 * :mod:`.fake_quant_export` - torch cannot export fake-quantization with a dynamic batch.
 """
 from .checkpoint import install_checkpoint_loaders
-from .distributed import allow_cpu_distributed
+from .distributed import allow_cpu_distributed, finish_distributed_run
 from .editable_install import locate_editable_packages
 from .fake_quant_export import install_fake_quant_export_fix
 from .mmcls import MMCLS_RENAMED, install_mmcls_alias
 
 __all__ = ['apply_compat_fixes', 'install_checkpoint_loaders', 'install_mmcls_alias',
-           'allow_cpu_distributed', 'locate_editable_packages', 'MMCLS_RENAMED',
-           'install_fake_quant_export_fix']
+           'allow_cpu_distributed', 'finish_distributed_run', 'locate_editable_packages',
+           'MMCLS_RENAMED', 'install_fake_quant_export_fix']
 
 
 def apply_compat_fixes() -> None:

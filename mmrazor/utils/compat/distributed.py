@@ -14,9 +14,17 @@ in C++ ("terminate called without an active exception", SIGABRT; pytorch issues
 gloo group initialized through the launcher is therefore destroyed at exit, while the
 interpreter is still alive. Destroying a gloo group is local (no collective), so it is
 safe after an error on another rank too; NCCL groups are left as MMEngine has them.
+Destroying the group was not enough: in full test-suite runs rank 1 of a 2-process gloo
+QAT run still aborted that way during interpreter finalization, after its work and its
+exit handlers were done. So a tool that finished a gloo run ends with
+:func:`finish_distributed_run`: a barrier (every rank is done), the exit handlers (the
+group is destroyed, logs are flushed), then ``os._exit`` - the finalization that aborts
+is skipped, nothing the run produced is.
 """
 import atexit
 import functools
+import os
+import sys
 
 import torch
 
@@ -61,3 +69,17 @@ def destroy_gloo_group() -> None:
     dist = torch.distributed
     if dist.is_initialized() and dist.get_backend() == 'gloo':
         dist.destroy_process_group()
+
+
+def finish_distributed_run() -> None:
+    """End a process that completed its work under a launcher-initialized gloo group
+    (no-op otherwise): wait for every rank, run the exit handlers, exit with 0 without
+    interpreter finalization. Call it last, only on success."""
+    dist = torch.distributed
+    if not (dist.is_initialized() and dist.get_backend() == 'gloo'):
+        return
+    dist.barrier()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()  # CPython's own exit path: destroys the group, flushes logs
+    os._exit(0)
