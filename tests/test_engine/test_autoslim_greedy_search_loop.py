@@ -18,6 +18,7 @@ from mmengine.runner import Runner, save_checkpoint
 from mmrazor.engine.runner.utils import check_subnet_resources
 from mmrazor.engine.runner.utils.search_state import dump_data_pickle, load_data_pickle
 from mmrazor.registry import MODELS, TASK_UTILS
+from mmrazor.utils.weights import load_weights
 
 from ..test_models.test_algorithms.test_bignas import DISTILLER
 from ..test_models.test_architectures.test_searchable_shufflenet import one_thread  # noqa: F401
@@ -167,7 +168,7 @@ def test_a_step_narrows_the_best_scoring_group(tmp_path, fashion_mnist_root, sup
     # without calibrate_sample_num the trained statistics are used as they are
     key = 'architecture.backbone.bn1.running_mean'
     assert torch.equal(runner.model.state_dict()[key],
-                       torch.load(supernet_ckpt, weights_only=False)['state_dict'][key])
+                       load_weights(supernet_ckpt)['state_dict'][key])
 
 
 def test_resume_mid_search_ends_as_uninterrupted(tmp_path, fashion_mnist_root, supernet_ckpt,
@@ -216,7 +217,7 @@ def test_calibrate_sample_num_recalibrates_batch_norms_before_each_score(
         tmp_path, fashion_mnist_root, supernet_ckpt, widest_flops):
     runner = search(str(tmp_path), fashion_mnist_root, supernet_ckpt,
                     target_flops=(widest_flops - 1e-3, ), calibrate_sample_num=16)
-    loaded = torch.load(supernet_ckpt, weights_only=False)['state_dict']
+    loaded = load_weights(supernet_ckpt)['state_dict']
     key = 'architecture.backbone.bn1.running_mean'
     mean = runner.model.state_dict()[key]
     # the stem's statistics are now those of 16 training images, not the trained ones

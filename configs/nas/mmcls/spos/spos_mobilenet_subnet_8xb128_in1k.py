@@ -1,7 +1,7 @@
 # SPOS step 3 on the MobileNet space: retrain the searched subnet as a fixed network.
 _base_ = ['./spos_mobilenet_supernet_8xb128_in1k.py']
 
-# FIXME: you may replace this with the mutable_cfg searched by yourself
+# the shipped subnet; replace it with the best_fix_subnet.yaml your search wrote
 fix_subnet = '{{fileDirname}}/SPOS_MOBILENET_SUBNET.yaml'
 
 _base_.model = dict(

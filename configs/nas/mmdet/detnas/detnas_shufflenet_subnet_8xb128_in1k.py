@@ -2,7 +2,7 @@
 # before retraining the detector over it.
 _base_ = './detnas_shufflenet_supernet_8xb128_in1k.py'
 
-# FIXME: you may replace this with the mutable_cfg searched by yourself
+# the shipped subnet; replace it with the best_fix_subnet.yaml your search wrote
 fix_subnet = '{{fileDirname}}/DETNAS_SUBNET.yaml'
 
 _base_.model = dict(

@@ -13,23 +13,12 @@ from torch.utils.checkpoint import checkpoint
 
 from mmrazor.registry import MODELS
 
-ARCH_SETTING_FORM = '[[channels, num_blocks, stride, mutable_cfg], ...]'
+from .arch_setting import check_stage_list
 
 
 def check_arch_setting(arch_setting: Sequence) -> None:
-    """Raise ``ValueError`` unless ``arch_setting`` is a list of
-    ``[channels, num_blocks, stride, mutable_cfg]`` stages."""
-    if not isinstance(arch_setting, (list, tuple)) or not arch_setting:
-        raise ValueError(f'arch_setting must be a non-empty list {ARCH_SETTING_FORM}, '
-                         f'got {arch_setting!r}')
-    for index, stage in enumerate(arch_setting):
-        valid = (isinstance(stage, (list, tuple)) and len(stage) == 4
-                 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                         for v in stage[:3]) and isinstance(stage[3], dict))
-        if not valid:
-            raise ValueError(f'arch_setting[{index}] must be [channels (int > 0), '
-                             f'num_blocks (int > 0), stride (int > 0), mutable_cfg (dict)] '
-                             f'as in {ARCH_SETTING_FORM}, got {stage!r}')
+    """Raise ``ValueError`` unless ``arch_setting`` is MMRazor's list of stages."""
+    check_stage_list(arch_setting, ('channels', 'num_blocks', 'stride'))
 
 
 @MODELS.register_module()

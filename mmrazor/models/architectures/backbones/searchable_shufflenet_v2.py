@@ -12,24 +12,14 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrazor.registry import MODELS
 
-ARCH_SETTING_FORM = '[[channels, num_blocks, mutable_cfg], ...]'
+from .arch_setting import check_stage_list
+
 LAST_CHANNELS = 1024
 
 
 def check_arch_setting(arch_setting: Sequence) -> None:
-    """Raise ``ValueError`` unless ``arch_setting`` is a list of
-    ``[channels, num_blocks, mutable_cfg]`` stages."""
-    if not isinstance(arch_setting, (list, tuple)) or not arch_setting:
-        raise ValueError(f'arch_setting must be a non-empty list {ARCH_SETTING_FORM}, '
-                         f'got {arch_setting!r}')
-    for index, stage in enumerate(arch_setting):
-        valid = (isinstance(stage, (list, tuple)) and len(stage) == 3
-                 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                         for v in stage[:2]) and isinstance(stage[2], dict))
-        if not valid:
-            raise ValueError(f'arch_setting[{index}] must be [channels (int > 0), '
-                             f'num_blocks (int > 0), mutable_cfg (dict)] as in '
-                             f'{ARCH_SETTING_FORM}, got {stage!r}')
+    """Raise ``ValueError`` unless ``arch_setting`` is MMRazor's list of stages."""
+    check_stage_list(arch_setting, ('channels', 'num_blocks'))
 
 
 @MODELS.register_module()
