@@ -293,3 +293,17 @@ def test_dynamic_group_norm_keeps_channels_per_group():
     with pytest.raises(ValueError, match='3 channels per group; 5 kept channels are not a '
                                          'multiple'):
         bad(torch.randn(1, 5, 2, 2))
+
+
+@pytest.mark.parametrize('groups', [1, 4])
+def test_full_width_conv_uses_its_weight_without_a_copy(groups):
+    # a gather of every kept channel (and its scatter in the backward) cost BigNAS/OFA
+    # supernets 60-70 % at their largest subnet: full width must use the weight itself
+    conv = DynamicConv2d(8, 8, 3, groups=groups)
+    mutables = attach(conv, torch.ones(8, dtype=torch.bool), torch.ones(8, dtype=torch.bool))
+    weight, _, used_groups = conv.active_conv_params()
+    assert weight is conv.weight and used_groups == groups
+    for mutable in mutables:  # pruned (whole groups): a smaller copy
+        mutable.current_choice = mask_of(8, range(4))
+    weight, _, _ = conv.active_conv_params()
+    assert weight is not conv.weight and weight.shape[0] == 4
