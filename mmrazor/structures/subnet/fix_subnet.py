@@ -155,6 +155,9 @@ def to_static_model(model: nn.Module) -> nn.Module:
     from mmrazor.models.architectures.dynamic_ops.parametrized_param import (
         remove_channel_parametrizations,
     )
+    from mmrazor.models.architectures.dynamic_ops.size_attributes import (
+        fix_size_attributes,
+    )
     dynamic_mixin = _models()[0].DynamicMixin
     # pruned parameters (a layer scale) become plain, smaller parameters
     remove_channel_parametrizations(model)
@@ -167,7 +170,8 @@ def to_static_model(model: nn.Module) -> nn.Module:
                 static_ops[id(module)] = module.to_static_op()
             replace_module(model, name, static_ops[id(module)])
     if isinstance(model, dynamic_mixin):
-        return model.to_static_op()
+        model = model.to_static_op()
+    fix_size_attributes(model)
     return model
 
 

@@ -3,7 +3,7 @@ embedding and class token) are pruned with the channels they meet.
 
 Before, such channels were frozen: ConvNeXt-T (32x32) pruned 18 of its 59 conv/linear
 layers (now 58, all but the classifier), DeiT-tiny only its MLP hidden widths (12 of 50,
-now 37).
+now 49 with the head dims of test_prune_attention_heads.py).
 """
 import random
 import warnings
@@ -71,11 +71,10 @@ def run(name: str, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 CASES = {
     # (builder, input shape, a pruned parameter, its dim, conv/linear layers pruned):
-    # all but the classifier, whose outputs are the model's; DeiT's qkv outputs stay
-    # (split into heads by a literal reshape)
+    # all but the classifier, whose outputs are the model's
     'convnext': (convnext, SHAPE, 'features.1.0.layer_scale', 0, 58),
     'mm_convnext': (mm_convnext, (1, 3, 64, 64), 'backbone.stages.0.0.gamma', 0, 19),
-    'deit': (deit, SHAPE, 'backbone.pos_embed', 2, 37),
+    'deit': (deit, SHAPE, 'backbone.pos_embed', 2, 49),
 }
 
 

@@ -9,6 +9,7 @@ import torch.nn as nn
 from mmengine import fileio
 from mmengine.logging import print_log
 
+from mmrazor.models.architectures.dynamic_ops.size_attributes import attach_size_hooks
 from mmrazor.models.mutables import MutableChannelUnit
 from mmrazor.registry import MODELS, TASK_UTILS
 from mmrazor.registry.suggestions import check_arguments, unknown_type_error
@@ -169,6 +170,7 @@ class ChannelMutator(BaseMutator[ChannelUnitType], Generic[ChannelUnitType]):
         for unit in units:
             if unit.is_mutable:
                 unit.prepare_for_pruning(supernet)
+        attach_size_hooks(supernet)  # head_dims follow the pruned qkv widths
         self.units = nn.ModuleList(units)
         self._search_groups = self._build_search_groups()
 

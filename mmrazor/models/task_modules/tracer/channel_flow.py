@@ -23,6 +23,7 @@ from torch.fx.node import map_aggregate
 from mmrazor.models.architectures.dynamic_ops.dynamic_layer_norm_2d import (
     CHANNELS_FIRST_LAYER_NORMS,
 )
+from mmrazor.models.architectures.dynamic_ops.size_attributes import size_values
 
 from .channel_elements import ChannelElements
 
@@ -166,6 +167,40 @@ def _dim(dim: int, ndim: int) -> int:
     return dim + ndim if dim < 0 else dim
 
 
+def _merged_into(in_shape: List[int], out_shape: List[int], dim: int
+                 ) -> Optional[Tuple[int, int, int]]:
+    """(out dim, leading copies, repeats) when input dim ``dim`` lies whole inside one
+    output dim, merged with ``leading`` slices before it and ``repeats`` after it."""
+    before, size = int(np.prod(in_shape[:dim])), in_shape[dim]
+    after = int(np.prod(in_shape[dim + 1:]))
+    prefix = 1
+    for target, out_size in enumerate(out_shape):
+        if before % prefix == 0:
+            lead = before // prefix
+            repeat, rest = divmod(out_size, lead * size) if size else (0, 1)
+            if not rest and repeat >= 1 and after % repeat == 0 and \
+                    int(np.prod(out_shape[target + 1:])) * repeat == after:
+                return target, lead, repeat
+        prefix *= out_size
+        if prefix > before:
+            return None
+    return None
+
+
+def _split_last(in_shape: List[int], out_shape: List[int], dim: int) -> Optional[int]:
+    """The last output dim when input dim ``dim`` is split exactly into several."""
+    before, size = int(np.prod(in_shape[:dim])), in_shape[dim]
+    prefixes = np.cumprod([1] + [int(s) for s in out_shape])
+    starts = np.nonzero(prefixes == before)[0]
+    ends = np.nonzero(prefixes == before * size)[0]
+    if not len(starts) or not len(ends) or ends[-1] - starts[0] < 2:
+        return None
+    last = int(ends[-1]) - 1
+    if int(np.prod(out_shape[last + 1:])) != int(np.prod(in_shape[dim + 1:])):
+        return None
+    return last
+
+
 class ChannelPropagator:
     """Run the rules over a graph traced by :class:`FxTracer` (values in
     ``node.meta['value']``) and collect the ports of prunable layers."""
@@ -304,7 +339,10 @@ class ChannelPropagator:
             out_info = self.infos[node]
             for position, size in enumerate(sizes):
                 info = self.infos.get(size) if isinstance(size, fx.Node) else None
-                if isinstance(info, SizeInfo) and not info.derived and position in out_info:
+                # a count of those channels, or one computed from it (``c // groups``
+                # where a shuffle splits them): it follows them
+                if isinstance(info, SizeInfo) and position in out_info and (
+                        not info.derived or name != 'expand'):
                     allowed[id(size)] = out_info[position]
         for item in list(node.args) + list(node.kwargs.values()):
             for arg in (item if isinstance(item, (list, tuple)) else [item]):
@@ -321,7 +359,7 @@ class ChannelPropagator:
     def _check_size_uses(self) -> None:
         """After all unions: a channel count may size only its own channels."""
         for ids, keep, name in self.size_uses:
-            if keep is not None and len(keep) == len(ids) and set(
+            if keep is not None and len(ids) % len(keep) == 0 and set(
                     self.elements.roots(keep).tolist()) == set(
                     self.elements.roots(ids).tolist()):
                 continue
@@ -648,45 +686,67 @@ class ChannelPropagator:
             order = [_dim(int(d), x.dim()) for d in dims]
         return {order.index(d): ids for d, ids in info.items()}
 
+    def _enclosing_module(self, node: fx.Node) -> Optional[nn.Module]:
+        """The module whose ``forward`` made ``node`` (None at the top level)."""
+        stack = node.meta.get('nn_module_stack') or {}
+        if not stack:
+            return None
+        key, value = list(stack.items())[-1]
+        path = value[0] if isinstance(value, tuple) else key
+        try:
+            return self.root.get_submodule(str(path))
+        except AttributeError:
+            return None
+
     def _reshape_node(self, node: fx.Node, x: torch.Tensor, info: TensorChannels,
                       out: torch.Tensor) -> TensorChannels:
+        """Literal sizes freeze the channels landing on them, except the values of the
+        enclosing module's size attributes (``head_dims``): those follow the widths."""
         literal_dims = set()
-        if op_name(node) in ('view', 'reshape'):
-            sizes = list(node.args[1:]) if node.op == 'call_method' else [node.args[1]]
-            if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
-                sizes = list(sizes[0])
+        if op_name(node) in ('view', 'reshape', 'unflatten'):
+            if op_name(node) == 'unflatten':
+                dim = _dim(self._arg(node, 1, 'dim'), x.dim())
+                sizes = list(self._arg(node, 2, 'sizes'))
+                offset = dim
+            else:
+                sizes = list(node.args[1:]) if node.op == 'call_method' else [node.args[1]]
+                if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
+                    sizes = list(sizes[0])
+                offset = 0
             if all(not isinstance(s, (list, tuple)) for s in sizes):
-                literal_dims = {i for i, s in enumerate(sizes)
-                                if isinstance(s, int) and s != -1}
-        if op_name(node) == 'unflatten':
-            dim = _dim(self._arg(node, 1, 'dim'), x.dim())
-            literal_dims = set(range(dim, dim + len(self._arg(node, 2, 'sizes'))))
+                free = size_values(self._enclosing_module(node))
+                literal_dims = {i + offset for i, s in enumerate(sizes)
+                                if isinstance(s, int) and s != -1 and s not in free}
         return self._reshape(x, info, out, literal_dims)
 
     def _reshape(self, x: torch.Tensor, info: TensorChannels, out: torch.Tensor,
                  literal_dims: set) -> TensorChannels:
-        """Any reshape: a channel dim that survives keeps its ids; merged with the
-        dims after it (flatten) its ids repeat; split or hard-coded, it freezes."""
+        """Any reshape. A channel dim that survives keeps its ids; merged with dims
+        after it (a flatten) its ids repeat, with dims before it (heads back into one
+        dim) they tile. Split into several dims (``(3, heads, head_dims)``, a channel
+        shuffle's ``(groups, -1)``), only the last of them keeps channels: the same
+        ones in every slice, so its ids are bound across the leading dims, which keep
+        their sizes. A channel dim landing on a literal size freezes."""
         in_shape, out_shape = list(x.shape), list(out.shape)
         result: TensorChannels = {}
-        for dim, ids in info.items():
-            before, after = int(np.prod(in_shape[:dim])), int(np.prod(in_shape[dim + 1:]))
-            target = None
-            for out_dim in range(len(out_shape)):
-                if int(np.prod(out_shape[:out_dim])) == before:
-                    target = out_dim
-                    if out_shape[out_dim] != 1 or in_shape[dim] == 1:
-                        break
-            ok = target is not None and target not in literal_dims
-            if ok:
-                size = out_shape[target]
-                repeat, rest = divmod(size, in_shape[dim])
-                ok = rest == 0 and repeat >= 1 and after % repeat == 0 and \
-                    int(np.prod(out_shape[target + 1:])) * repeat == after
-            if ok:
-                result[target] = np.repeat(ids, repeat) if repeat > 1 else ids
-            else:
+        for dim in sorted(info):
+            ids = info[dim]
+            placed = _merged_into(in_shape, out_shape, dim)
+            if placed is not None:
+                target, lead, repeat = placed
+                if target in literal_dims or target in result:
+                    self.elements.freeze(ids, 'reshaped across channels')
+                    continue
+                ids = np.repeat(ids, repeat) if repeat > 1 else ids
+                result[target] = np.tile(ids, lead) if lead > 1 else ids
+                continue
+            last = _split_last(in_shape, out_shape, dim)
+            if last is None or last in literal_dims or last in result:
                 self.elements.freeze(ids, 'reshaped across channels')
+                continue
+            rows = ids.reshape(-1, out_shape[last])
+            self.elements.union(np.tile(rows[0], len(rows) - 1), rows[1:].reshape(-1))
+            result[last] = rows[0]
         return result
 
     def _expand(self, node: fx.Node, x: torch.Tensor, info: TensorChannels,

@@ -1,0 +1,126 @@
+"""Size attributes: ints a module's ``forward`` uses as tensor sizes that must follow
+the widths of its pruned layers.
+
+mmpretrain's ``MultiheadAttention`` splits its ``qkv`` output with
+``reshape(B, N, 3, self.num_heads, self.head_dims)`` and merges the heads back with
+``reshape(B, N, self.embed_dims)``. Pruning head dims (the same dims in every head, of
+q, k and v alike) shrinks ``qkv`` and ``proj``; these attributes must shrink with them.
+A :class:`SizeRule` per module type says which attributes these are and how to compute
+them from the layers' current widths. The channel tracer lets literal sizes equal to
+such an attribute follow the channels (any other literal size freezes them); a forward
+pre-hook keeps the attributes in step with the masks while the model is dynamic, and
+:func:`fix_size_attributes` sets them for good in the static model.
+
+Pruning removes dims and changes nothing else: the attention keeps the scale of the
+full head dims (``1/sqrt(head_dims)`` is pinned when the hook is attached), so a model
+with head dims pruned computes what the full model computes with those dims zeroed.
+"""
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Dict, Optional, Set, Tuple, Type
+
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .mixins import DynamicChannelMixin
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    """``compute(module) -> {attribute: value}`` from the current layer widths;
+    ``pin(module)`` fixes, at full width, what must not change with them."""
+
+    attributes: Tuple[str, ...]
+    compute: Callable[[nn.Module], Dict[str, int]]
+    pin: Optional[Callable[[nn.Module], None]] = None
+
+
+def out_width(layer: nn.Module) -> int:
+    """The output channels a layer computes now (the kept ones, if dynamic)."""
+    if isinstance(layer, DynamicChannelMixin):
+        mask = layer.get_mutable_attr('out_channels')
+        if mask is not None:
+            return int(mask.current_mask.sum())
+        return layer.channel_sizes[1]
+    for attr in ('out_features', 'out_channels'):
+        if hasattr(layer, attr):
+            return int(getattr(layer, attr))
+    raise TypeError(f'{type(layer).__name__} has no output width')
+
+
+def _mmpretrain_attention(module: nn.Module) -> Dict[str, int]:
+    head_dims = out_width(module.qkv) // (3 * module.num_heads)
+    return dict(head_dims=head_dims, embed_dims=head_dims * module.num_heads)
+
+
+def _pin_attention_scale(module: nn.Module) -> None:
+    """Torch's attention scales by the current head dims: pin the full ones."""
+    if module.scaled_dot_product_attention is F.scaled_dot_product_attention:
+        module.scaled_dot_product_attention = partial(
+            F.scaled_dot_product_attention, scale=module.head_dims**-0.5)
+
+
+def _rules() -> Dict[Type[nn.Module], SizeRule]:
+    """The known module types (exact types: a subclass may compute its sizes
+    differently)."""
+    rules: Dict[Type[nn.Module], SizeRule] = {}
+    try:
+        from mmpretrain.models.utils.attention import MultiheadAttention
+    except ImportError:  # pragma: no cover - mmpretrain is a runtime requirement
+        return rules
+    rules[MultiheadAttention] = SizeRule(('head_dims', 'embed_dims'), _mmpretrain_attention,
+                                         _pin_attention_scale)
+    return rules
+
+
+SIZE_RULES: Dict[Type[nn.Module], SizeRule] = _rules()
+
+
+def size_rule(module: nn.Module) -> Optional[SizeRule]:
+    """The rule of ``module``'s type, or None."""
+    return SIZE_RULES.get(type(module))
+
+
+def size_values(module: nn.Module) -> Set[int]:
+    """The current values of ``module``'s size attributes (empty: none)."""
+    rule = size_rule(module)
+    if rule is None:
+        return set()
+    return {int(getattr(module, attr)) for attr in rule.attributes}
+
+
+def sync_size_attributes(module: nn.Module, *args) -> None:
+    """Set ``module``'s size attributes from its layers' current widths (also the
+    forward pre-hook)."""
+    for attr, value in size_rule(module).compute(module).items():
+        setattr(module, attr, value)
+
+
+def attach_size_hooks(model: nn.Module) -> int:
+    """Keep the size attributes of every module with a rule in step with the masks;
+    returns how many modules got the hook."""
+    count = 0
+    for module in model.modules():
+        rule = size_rule(module)
+        if rule is not None and \
+                sync_size_attributes not in module._forward_pre_hooks.values():
+            if rule.pin is not None:
+                rule.pin(module)
+            module.register_forward_pre_hook(sync_size_attributes)
+            count += 1
+    return count
+
+
+def fix_size_attributes(model: nn.Module) -> None:
+    """Static model: set every size attribute once and drop the hooks."""
+    for module in model.modules():
+        if size_rule(module) is None:
+            continue
+        sync_size_attributes(module)
+        for key, hook in list(module._forward_pre_hooks.items()):
+            if hook is sync_size_attributes:
+                del module._forward_pre_hooks[key]
+
+
+__all__ = ['SizeRule', 'SIZE_RULES', 'size_rule', 'size_values', 'sync_size_attributes',
+           'attach_size_hooks', 'fix_size_attributes', 'out_width']

@@ -1,0 +1,144 @@
+"""Head dims of attention and channel shuffles are pruned, and pruning them is exact.
+
+Both split one channel dim into several with a reshape (``(3, heads, head_dims)``,
+``(groups, -1)``). The tracer binds the last dim's channels across the leading ones
+(the same head dims in q, k and v of every head; the same channels in every group),
+and mmpretrain's ``head_dims``/``embed_dims``, which its ``forward`` uses as reshape
+sizes, follow the pruned ``qkv`` width. "Exact" is checked against the full model with
+the pruned channels' weights zeroed: it must compute the same.
+"""
+import copy
+import random
+import warnings
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+
+from mmrazor.models.mutators import ChannelMutator
+from mmrazor.models.task_modules.tracer import ChannelAnalyzer
+from mmrazor.structures import export_fix_subnet
+from mmrazor.utils import build_model_from_config
+
+
+class Pruned(nn.Module):
+    """A model with an L1 channel mutator, as ``ItePruneAlgorithm`` holds them."""
+
+    def __init__(self, architecture: nn.Module, shape: tuple) -> None:
+        super().__init__()
+        self.architecture = architecture
+        self.mutator = ChannelMutator(
+            channel_unit_cfg=dict(type='L1MutableChannelUnit',
+                                  default_args=dict(choice_mode='ratio')),
+            parse_cfg=dict(type='ChannelAnalyzer', demo_input=shape, tracer_type='FxTracer'))
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            self.mutator.prepare_from_supernet(architecture)
+
+
+def deit() -> nn.Module:
+    torch.manual_seed(0)
+    return build_model_from_config(Config(dict(model=dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        backbone=dict(type='VisionTransformer', arch='deit-tiny', img_size=32, patch_size=8,
+                      drop_path_rate=0.0),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=192))))).eval()
+
+
+def test_head_dims_are_one_unit_per_block():
+    units = ChannelAnalyzer(demo_input=(1, 3, 32, 32), tracer_type='FxTracer').analyze(deit())
+    unit = units['backbone.layers.0.attn.qkv_(0, 64)_64']
+    assert unit['init_args'] == {'num_channels': 64}
+    # 3 heads: q, k and v of every head hold the same 64 dims; proj reads 3 copies
+    qkv = [(c['start'], c['end']) for c in unit['channels']['output_related']]
+    assert qkv == [(i * 64, i * 64 + 64) for i in range(9)]
+    proj = [(c['name'], c['start'], c['end'])
+            for c in unit['channels']['input_related']]
+    assert proj == [('backbone.layers.0.attn.proj', i * 64, i * 64 + 64) for i in range(3)]
+    assert sum(name.endswith('attn.qkv_(0, 64)_64') for name in units) == 12
+
+
+def test_pruned_head_dims_equal_zeroed_dims_in_full_model():
+    full = deit()
+    pruned = Pruned(copy.deepcopy(full), (1, 3, 32, 32)).eval()
+    rng = random.Random(0)
+    heads = [u for u in pruned.mutator.mutable_units if '.attn.qkv_' in u.name]
+    assert len(heads) == 12
+    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8) if u in heads else 1.0
+                                for u in pruned.mutator.mutable_units})
+    # the full model with the dropped dims of q, k and v zeroed in every head
+    for unit in heads:
+        block = unit.name.split('.attn.')[0]
+        qkv = full.get_submodule(block + '.attn.qkv')
+        dropped = ~unit.mutable_channel.current_mask
+        rows = dropped.repeat(9)  # 3 (q, k, v) x 3 heads
+        with torch.no_grad():
+            qkv.weight[rows] = 0
+            qkv.bias[rows] = 0
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = full(x, None, 'tensor')
+        got = pruned.architecture(x, None, 'tensor')
+        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
+        exported = static(x, None, 'tensor')
+    assert (got - expected).abs().max() <= 1e-5
+    assert (exported - expected).abs().max() <= 1e-5
+    attn = static.backbone.layers[0].attn
+    kept = int(heads[0].mutable_channel.current_mask.sum())
+    assert kept < 64
+    assert (attn.head_dims, attn.embed_dims) == (kept, 3 * kept)
+    assert attn.qkv.out_features == 9 * kept and attn.proj.in_features == 3 * kept
+    assert not attn._forward_pre_hooks  # the static model needs no mmrazor hook
+    # the exported program holds the pruned sizes as plain constants
+    program = torch.export.export(static.eval(), (x, None, 'tensor'))
+    assert (program.module()(x, None, 'tensor') - expected).abs().max() <= 1e-5
+
+
+class ShuffleNet(nn.Module):
+    """A channel shuffle (``view(b, groups, -1)``, transpose, flatten) between convs;
+    ``literal=True`` writes the per-group size as a literal, which must freeze."""
+
+    def __init__(self, literal: bool = False) -> None:
+        super().__init__()
+        self.literal = literal
+        self.stem = nn.Conv2d(3, 8, 1)
+        self.left = nn.Conv2d(4, 3, 1)
+        self.right = nn.Conv2d(4, 3, 1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        b, c, h, w = x.shape
+        x = x.view(b, 2, 4 if self.literal else c // 2, h, w)
+        x = x.transpose(1, 2).reshape(b, c, h, w)
+        left, right = x.chunk(2, dim=1)
+        return self.left(left) + self.right(right)
+
+
+def test_channel_shuffle_is_pruned_exactly():
+    torch.manual_seed(0)
+    full = ShuffleNet().eval()
+    pruned = Pruned(copy.deepcopy(full), (1, 3, 8, 8)).eval()
+    (unit, ) = pruned.mutator.mutable_units
+    # 2 channels: each is stem channel d of both groups, shuffled next to each other
+    assert unit.name == 'stem_(0, 2)_2'
+    pruned.mutator.set_choices({unit.name: 0.5})
+    dropped = ~unit.mutable_channel.current_mask
+    with torch.no_grad():
+        full.stem.weight[dropped.repeat(4)] = 0
+        full.stem.bias[dropped.repeat(4)] = 0
+    x = torch.rand(2, 3, 8, 8)
+    with torch.no_grad():
+        expected = full(x)
+        got = pruned.architecture(x)
+        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
+        exported = static(x)
+    assert static.stem.out_channels == 4 and static.left.in_channels == 2
+    assert (got - expected).abs().max() <= 1e-6
+    assert (exported - expected).abs().max() <= 1e-6
+
+
+def test_literal_split_size_freezes():
+    analyzer = ChannelAnalyzer(demo_input=(1, 3, 8, 8), tracer_type='FxTracer')
+    assert analyzer.analyze(ShuffleNet(literal=True)) == {}
+    reasons = {(tuple(g.layers), g.num_channels): g.reason for g in analyzer.frozen_groups}
+    assert reasons[(('stem', ), 8)] == 'reshaped across channels'
