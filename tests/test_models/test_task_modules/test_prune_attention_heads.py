@@ -1,4 +1,5 @@
-"""Head dims of attention and channel shuffles are pruned, and pruning them is exact.
+"""Head dims of attention (mmpretrain's and torch's) and channel shuffles are pruned,
+and pruning them is exact.
 
 Both split one channel dim into several with a reshape (``(3, heads, head_dims)``,
 ``(groups, -1)``). The tracer binds the last dim's channels across the leading ones
@@ -13,9 +14,11 @@ import warnings
 
 import torch
 import torch.nn as nn
+import torchvision
 from mmengine.config import Config
 
 from mmrazor.models.mutators import ChannelMutator
+from mmrazor.models.task_modules.estimators import get_model_flops_params
 from mmrazor.models.task_modules.tracer import ChannelAnalyzer
 from mmrazor.structures import export_fix_subnet
 from mmrazor.utils import build_model_from_config
@@ -142,3 +145,62 @@ def test_literal_split_size_freezes():
     assert analyzer.analyze(ShuffleNet(literal=True)) == {}
     reasons = {(tuple(g.layers), g.num_channels): g.reason for g in analyzer.frozen_groups}
     assert reasons[(('stem', ), 8)] == 'reshaped across channels'
+
+
+def torchvision_vit() -> nn.Module:
+    torch.manual_seed(0)
+    return torchvision.models.VisionTransformer(
+        image_size=32, patch_size=8, num_layers=2, num_heads=3, hidden_dim=48, mlp_dim=96,
+        num_classes=10).eval()
+
+
+def test_torchvision_vit_prunes_residual_heads_and_mlp():
+    """``nn.MultiheadAttention`` (a leaf) prunes its input channels with the residual
+    stream and its head dims on their own; ``hidden_dim`` (a reshape size in
+    ``_process_input``) follows the patch embedding."""
+    full = torchvision_vit()
+    pruned = Pruned(copy.deepcopy(full), (1, 3, 32, 32)).eval()
+    names = {u.name: u.num_channels for u in pruned.mutator.mutable_units}
+    assert names == {
+        'conv_proj_(0, 48)_48': 48,  # the residual stream, class token, position embedding
+        'encoder.layers.encoder_layer_0.self_attention_(0, 16)_16': 16,
+        'encoder.layers.encoder_layer_0.mlp.0_(0, 96)_96': 96,
+        'encoder.layers.encoder_layer_1.self_attention_(0, 16)_16': 16,
+        'encoder.layers.encoder_layer_1.mlp.0_(0, 96)_96': 96}
+    rng = random.Random(0)
+    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
+                                for u in pruned.mutator.mutable_units})
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        got = pruned.architecture(x)
+        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
+        exported = static(x)
+    assert (exported - got).abs().max() <= 1e-5
+    width = static.conv_proj.out_channels
+    attn = static.encoder.layers[0].self_attention
+    assert static.hidden_dim == width < 48 and attn.embed_dim == width
+    assert type(attn).__name__ == 'PrunedMultiheadAttention' and attn.head_dim < 16
+    assert attn.out_proj.out_features == width
+    assert not static._forward_pre_hooks
+    flops = get_model_flops_params(static, input_shape=(1, 3, 32, 32), units=None)[0]
+    assert flops < 0.8 * get_model_flops_params(full, input_shape=(1, 3, 32, 32),
+                                                units=None)[0]
+    program = torch.export.export(static, (x, ))
+    assert (program.module()(x) - exported).abs().max() <= 1e-5
+
+
+def test_torchvision_vit_head_dims_equal_zeroed_dims():
+    full = torchvision_vit()
+    pruned = Pruned(copy.deepcopy(full), (1, 3, 32, 32)).eval()
+    heads = {u.name: u for u in pruned.mutator.mutable_units if 'self_attention' in u.name}
+    pruned.mutator.set_choices({u.name: 0.5 if u.name in heads else 1.0
+                                for u in pruned.mutator.mutable_units})
+    for name, unit in heads.items():
+        dropped = (~unit.mutable_channel.current_mask).repeat(9)  # q, k, v x 3 heads
+        attn = full.get_submodule(name.split('_(')[0])
+        with torch.no_grad():
+            attn.in_proj_weight[dropped] = 0
+            attn.in_proj_bias[dropped] = 0
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        assert (pruned.architecture(x) - full(x)).abs().max() <= 1e-5

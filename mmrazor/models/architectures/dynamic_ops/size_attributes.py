@@ -3,7 +3,8 @@ the widths of its pruned layers.
 
 mmpretrain's ``MultiheadAttention`` splits its ``qkv`` output with
 ``reshape(B, N, 3, self.num_heads, self.head_dims)`` and merges the heads back with
-``reshape(B, N, self.embed_dims)``. Pruning head dims (the same dims in every head, of
+``reshape(B, N, self.embed_dims)``; torchvision's ``VisionTransformer`` flattens its
+patch embedding with ``reshape(n, self.hidden_dim, -1)``. Pruning head dims (the same dims in every head, of
 q, k and v alike) shrinks ``qkv`` and ``proj``; these attributes must shrink with them.
 A :class:`SizeRule` per module type says which attributes these are and how to compute
 them from the layers' current widths. The channel tracer lets literal sizes equal to
@@ -21,6 +22,7 @@ from typing import Callable, Dict, Optional, Set, Tuple, Type
 
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils import parametrize
 
 from .mixins import DynamicChannelMixin
 
@@ -60,10 +62,17 @@ def _pin_attention_scale(module: nn.Module) -> None:
             F.scaled_dot_product_attention, scale=module.head_dims**-0.5)
 
 
+def _torchvision_vit(module: nn.Module) -> Dict[str, int]:
+    return dict(hidden_dim=out_width(module.conv_proj))
+
+
 def _rules() -> Dict[Type[nn.Module], SizeRule]:
     """The known module types (exact types: a subclass may compute its sizes
     differently)."""
-    rules: Dict[Type[nn.Module], SizeRule] = {}
+    from torchvision.models.vision_transformer import VisionTransformer
+    rules: Dict[Type[nn.Module], SizeRule] = {
+        # ``x.reshape(n, self.hidden_dim, n_h * n_w)`` after the patch embedding
+        VisionTransformer: SizeRule(('hidden_dim', ), _torchvision_vit)}
     try:
         from mmpretrain.models.utils.attention import MultiheadAttention
     except ImportError:  # pragma: no cover - mmpretrain is a runtime requirement
@@ -77,8 +86,9 @@ SIZE_RULES: Dict[Type[nn.Module], SizeRule] = _rules()
 
 
 def size_rule(module: nn.Module) -> Optional[SizeRule]:
-    """The rule of ``module``'s type, or None."""
-    return SIZE_RULES.get(type(module))
+    """The rule of ``module``'s type (before a parametrization subclassed it: a
+    pruned class token), or None."""
+    return SIZE_RULES.get(parametrize.type_before_parametrizations(module))
 
 
 def size_values(module: nn.Module) -> Set[int]:

@@ -22,3 +22,6 @@ __all__ += ['Identity']
 from .transformer_series import MultiheadAttention, RelativePosition2D  # noqa: E402
 
 __all__ += ['MultiheadAttention', 'RelativePosition2D']
+from .pruned_attention import PrunedMultiheadAttention  # noqa: E402
+
+__all__ += ['PrunedMultiheadAttention']

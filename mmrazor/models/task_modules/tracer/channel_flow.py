@@ -23,6 +23,9 @@ from torch.fx.node import map_aggregate
 from mmrazor.models.architectures.dynamic_ops.dynamic_layer_norm_2d import (
     CHANNELS_FIRST_LAYER_NORMS,
 )
+from mmrazor.models.architectures.dynamic_ops.bricks.dynamic_torch_attention import (
+    DynamicTorchMultiheadAttention,
+)
 from mmrazor.models.architectures.dynamic_ops.size_attributes import size_values
 
 from .channel_elements import ChannelElements
@@ -105,6 +108,9 @@ def prunable(module: nn.Module) -> bool:
             module.groups < module.in_channels
     if isinstance(module, nn.LayerNorm):
         return len(module.normalized_shape) == 1
+    if isinstance(module, nn.MultiheadAttention):  # the packed, plain form
+        return type(module) is nn.MultiheadAttention and \
+            DynamicTorchMultiheadAttention.is_convertible(module)
     # a group norm keeps its channels per group: units round their widths to it
     return isinstance(module, (nn.Linear, nn.modules.batchnorm._BatchNorm, nn.GroupNorm))
 
@@ -377,6 +383,8 @@ class ChannelPropagator:
         name = str(node.target)
         module = self.root.get_submodule(name)
         out = node.meta.get('value')
+        if type(module) is nn.MultiheadAttention:
+            return self._attention(node, name, module)
         x = self.value(node.args[0]) if node.args else None
         x_info = self.info(node.args[0]) if node.args else None
         if not isinstance(x, torch.Tensor) or not isinstance(out, torch.Tensor):
@@ -452,6 +460,46 @@ class ChannelPropagator:
         else:
             self.elements.freeze(in_ids, reason)
         return {**keep, channel_dim: out_ids}
+
+    def _attention(self, node: fx.Node, name: str, module: nn.MultiheadAttention) -> Any:
+        """torch's attention (a leaf): query, key and value channels meet the columns
+        of the packed in-projection; its rows hold the head dims (the same in q, k and
+        v of every head), which ``out_proj`` reads once per head; ``out_proj`` makes
+        the output channels."""
+        keys = ('query', 'key', 'value')
+        args = [node.args[i] if i < len(node.args) else node.kwargs.get(k)
+                for i, k in enumerate(keys)]
+        tensors = [self.value(a) for a in args]
+        out = node.meta.get('value')
+        if not prunable(module) or not all(isinstance(t, torch.Tensor) for t in tensors) \
+                or not isinstance(out, tuple):
+            return self._opaque_module(node, name, module)
+        infos = [self.info(a) or {} for a in args]
+        others = [a for i, a in enumerate(node.args) if i >= 3] + \
+            [v for k, v in node.kwargs.items() if k not in keys]
+        self.freeze_all(self.info(others), 'attention mask')
+        in_ids = []
+        for tensor, info in zip(tensors, infos):
+            for dim, ids in info.items():
+                if dim != tensor.dim() - 1:  # tokens or batch as channels: kept
+                    self.elements.freeze(ids, 'attended over channels')
+            in_ids.append(info.get(tensor.dim() - 1))
+        if any(ids is None for ids in in_ids):
+            for ids in in_ids:
+                if ids is not None:
+                    self.elements.freeze(ids, 'attention input beside fixed channels')
+            in_ids = [self.elements.new(module.embed_dim, frozen='channels from no '
+                                        'prunable layer (model input or a frozen op)')]
+        for ids in in_ids[1:]:
+            self.elements.union(in_ids[0], ids)
+        heads = self.elements.new(module.head_dim)
+        out_proj = module.out_proj
+        out_ids = self.elements.new(out_proj.out_features)
+        self.flow.add_port(name, module, False, in_ids[0])
+        self.flow.add_port(name, module, True, np.tile(heads, 3 * module.num_heads))
+        self.flow.add_port(f'{name}.out_proj', out_proj, False, np.tile(heads, module.num_heads))
+        self.flow.add_port(f'{name}.out_proj', out_proj, True, out_ids)
+        return ({out[0].dim() - 1: out_ids}, None)
 
     def _bind_groups(self, ids: np.ndarray, groups: int) -> None:
         per_group = len(ids) // groups
@@ -687,10 +735,10 @@ class ChannelPropagator:
         return {order.index(d): ids for d, ids in info.items()}
 
     def _enclosing_module(self, node: fx.Node) -> Optional[nn.Module]:
-        """The module whose ``forward`` made ``node`` (None at the top level)."""
+        """The module whose ``forward`` made ``node``."""
         stack = node.meta.get('nn_module_stack') or {}
         if not stack:
-            return None
+            return self.root
         key, value = list(stack.items())[-1]
         path = value[0] if isinstance(value, tuple) else key
         try:

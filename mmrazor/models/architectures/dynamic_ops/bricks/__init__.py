@@ -41,3 +41,6 @@ from .dynamic_multi_head_attention import DynamicMultiheadAttention  # noqa: E40
 from .dynamic_relative_position import DynamicRelativePosition2D  # noqa: E402
 
 __all__ += ['DynamicPatchEmbed', 'DynamicMultiheadAttention', 'DynamicRelativePosition2D']
+from .dynamic_torch_attention import DynamicTorchMultiheadAttention  # noqa: E402
+
+__all__ += ['DynamicTorchMultiheadAttention']

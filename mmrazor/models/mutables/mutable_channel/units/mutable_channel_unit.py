@@ -10,6 +10,7 @@ from mmcv.cnn.bricks import Conv2dAdaptivePadding
 from mmcv.cnn.bricks import wrappers as mmcv_wrappers
 from mmengine.model.utils import _BatchNormXd
 from mmengine.utils.dl_utils.parrots_wrapper import SyncBatchNorm as MMEngineSyncBN
+from torch.nn.modules.linear import NonDynamicallyQuantizableLinear
 
 from mmrazor.models.architectures.dynamic_ops import (
     DynamicBatchNorm1d,
@@ -23,6 +24,7 @@ from mmrazor.models.architectures.dynamic_ops import (
     DynamicLayerNorm,
     DynamicLinear,
     DynamicSyncBatchNorm,
+    DynamicTorchMultiheadAttention,
 )
 from mmrazor.models.architectures.dynamic_ops.dynamic_layer_norm_2d import (
     CHANNELS_FIRST_LAYER_NORMS,
@@ -56,6 +58,10 @@ DYNAMIC_OPS: Dict[Type[nn.Module], Type[nn.Module]] = {
     nn.LayerNorm: DynamicLayerNorm,
     nn.GroupNorm: DynamicGroupNorm,
     **dict.fromkeys(CHANNELS_FIRST_LAYER_NORMS, DynamicLayerNorm2d),
+    # torch's attention: its packed in-projection, and out_proj (a plain nn.Linear
+    # subclass that only opts out of dynamic quantization)
+    nn.MultiheadAttention: DynamicTorchMultiheadAttention,
+    NonDynamicallyQuantizableLinear: DynamicLinear,
 }
 UNIT_CONFIG_KEYS = ('init_args', 'channels', 'choice')
 
@@ -110,7 +116,9 @@ def replace_with_dynamic_ops(model: nn.Module, names: Iterable[str],
     aliases: Dict[int, List[str]] = {}
     for alias, module in model.named_modules(remove_duplicate=False):
         aliases.setdefault(id(module), []).append(alias)
-    for name, new in new_ops.items():
+    # parents first: a layer inside another (an attention's out_proj) is then put into
+    # the parent's dynamic op, which took over the parent's children
+    for name, new in sorted(new_ops.items(), key=lambda item: item[0].count('.')):
         old = get_module(model, name)
         if new is not old:
             for alias in aliases.get(id(old), [name]):
