@@ -12,6 +12,7 @@ import copy
 import random
 import warnings
 
+import pytest
 import torch
 import torch.nn as nn
 import torchvision
@@ -204,3 +205,103 @@ def test_torchvision_vit_head_dims_equal_zeroed_dims():
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
         assert (pruned.architecture(x) - full(x)).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize('version', ['swin_t', 'swin_v2_t'])
+def test_torchvision_swin_prunes_residual_and_head_dims(version):
+    """torchvision's Swin attention (a wrapped function reading ``qkv.weight``) gets a
+    forward that computes with the pruned widths; patch merging tiles the channels."""
+    torch.manual_seed(0)
+    full = getattr(torchvision.models, version)(num_classes=10).eval()
+    pruned = Pruned(copy.deepcopy(full), (1, 3, 64, 64)).eval()
+    names = {u.name for u in pruned.mutator.mutable_units}
+    assert {'features.0.0_(0, 96)_96', 'features.1.0.attn.qkv_(0, 32)_32',
+            'features.2.reduction_(0, 192)_192'} <= names
+    rng = random.Random(0)
+    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
+                                for u in pruned.mutator.mutable_units})
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        got = pruned.architecture(x)
+        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
+        exported = static(x)
+    assert (exported - got).abs().max() <= 1e-5
+    attn = static.features[1][0].attn
+    assert type(attn).__name__ == {'swin_t': 'PrunedShiftedWindowAttention',
+                                   'swin_v2_t': 'PrunedShiftedWindowAttentionV2'}[version]
+    assert attn.qkv.in_features < 96 and attn.qkv.out_features < 3 * 96
+    flops = get_model_flops_params(static, input_shape=(1, 3, 64, 64), units=None)[0]
+    assert flops < 0.7 * get_model_flops_params(full, input_shape=(1, 3, 64, 64),
+                                                units=None)[0]
+
+
+def test_torchvision_swin_head_dims_equal_zeroed_dims():
+    torch.manual_seed(0)
+    full = torchvision.models.swin_t(num_classes=10).eval()
+    pruned = Pruned(copy.deepcopy(full), (1, 3, 64, 64)).eval()
+    heads = {u.name: u for u in pruned.mutator.mutable_units if '.attn.qkv_' in u.name}
+    pruned.mutator.set_choices({u.name: 0.5 if u.name in heads else 1.0
+                                for u in pruned.mutator.mutable_units})
+    for name, unit in heads.items():
+        qkv = full.get_submodule(name.split('_(')[0])
+        copies = qkv.out_features // len(unit.mutable_channel.current_mask)
+        dropped = (~unit.mutable_channel.current_mask).repeat(copies)
+        with torch.no_grad():
+            qkv.weight[dropped] = 0
+            qkv.bias[dropped] = 0
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        assert (pruned.architecture(x) - full(x)).abs().max() <= 1e-5
+
+
+def mm_swin() -> nn.Module:
+    torch.manual_seed(0)
+    return build_model_from_config(Config(dict(model=dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        backbone=dict(type='SwinTransformer', arch='tiny', img_size=64, window_size=2,
+                      drop_path_rate=0.0),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=768))))).eval()
+
+
+def test_mmpretrain_swin_prunes_residual_and_head_dims():
+    """mmpretrain's WindowMSA sizes its reshapes from the input width; once pruning
+    starts it computes with the widths ``qkv`` gives (``PrunedWindowMSA``); its patch
+    merging (``F.unfold``) repeats each channel per kernel position."""
+    full = mm_swin()
+    pruned = Pruned(copy.deepcopy(full), (1, 3, 64, 64)).eval()
+    names = {u.name for u in pruned.mutator.mutable_units}
+    assert {'backbone.patch_embed.projection_(0, 96)_96',
+            'backbone.stages.0.blocks.0.attn.w_msa.qkv_(0, 32)_32',
+            'backbone.stages.0.downsample.reduction_(0, 192)_192'} <= names
+    rng = random.Random(0)
+    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
+                                for u in pruned.mutator.mutable_units})
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        got = pruned.architecture(x, None, 'tensor')
+        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
+        exported = static(x, None, 'tensor')
+    assert (exported - got).abs().max() <= 1e-5
+    msa = static.backbone.stages[0].blocks[0].attn.w_msa
+    assert type(msa).__name__ == 'PrunedWindowMSA'
+    assert msa.qkv.in_features < 96 and msa.proj.in_features < 96
+
+
+def test_mmpretrain_swin_head_dims_equal_zeroed_dims():
+    full = mm_swin()
+    pruned = Pruned(copy.deepcopy(full), (1, 3, 64, 64)).eval()
+    heads = {u.name: u for u in pruned.mutator.mutable_units if '.w_msa.qkv_' in u.name}
+    assert len(heads) == 12
+    pruned.mutator.set_choices({u.name: 0.5 if u.name in heads else 1.0
+                                for u in pruned.mutator.mutable_units})
+    for name, unit in heads.items():
+        qkv = full.get_submodule(name.split('_(')[0])
+        copies = qkv.out_features // len(unit.mutable_channel.current_mask)
+        with torch.no_grad():
+            qkv.weight[(~unit.mutable_channel.current_mask).repeat(copies)] = 0
+            qkv.bias[(~unit.mutable_channel.current_mask).repeat(copies)] = 0
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        assert (pruned.architecture(x, None, 'tensor') -
+                full(x, None, 'tensor')).abs().max() <= 1e-5

@@ -4,7 +4,9 @@ the widths of its pruned layers.
 mmpretrain's ``MultiheadAttention`` splits its ``qkv`` output with
 ``reshape(B, N, 3, self.num_heads, self.head_dims)`` and merges the heads back with
 ``reshape(B, N, self.embed_dims)``; torchvision's ``VisionTransformer`` flattens its
-patch embedding with ``reshape(n, self.hidden_dim, -1)``. Pruning head dims (the same dims in every head, of
+patch embedding with ``reshape(n, self.hidden_dim, -1)``. torchvision's Swin attention
+cannot follow any attribute (it takes head dims from the input width): its rule gives
+it a forward that reads the layers' widths (``PrunedShiftedWindowAttention``). Pruning head dims (the same dims in every head, of
 q, k and v alike) shrinks ``qkv`` and ``proj``; these attributes must shrink with them.
 A :class:`SizeRule` per module type says which attributes these are and how to compute
 them from the layers' current widths. The channel tracer lets literal sizes equal to
@@ -33,8 +35,11 @@ class SizeRule:
     ``pin(module)`` fixes, at full width, what must not change with them."""
 
     attributes: Tuple[str, ...]
-    compute: Callable[[nn.Module], Dict[str, int]]
+    compute: Optional[Callable[[nn.Module], Dict[str, int]]]
     pin: Optional[Callable[[nn.Module], None]] = None
+    # sizes the module reads from tensor shapes are recomputed by its pruned forward,
+    # wherever the original uses them
+    sizes_follow: bool = False
 
 
 def out_width(layer: nn.Module) -> int:
@@ -66,19 +71,52 @@ def _torchvision_vit(module: nn.Module) -> Dict[str, int]:
     return dict(hidden_dim=out_width(module.conv_proj))
 
 
+def _to_pruned_class(pruned_class: Type[nn.Module]) -> Callable[[nn.Module], None]:
+    """A pin that gives a module the class whose forward follows its layers' widths
+    (Swin's window attention), with the scale of its full head dims."""
+
+    def pin(module: nn.Module) -> None:
+        if not hasattr(module, 'scale'):
+            module.scale = (module.qkv.out_features // 3 // module.num_heads)**-0.5
+        module.__class__ = pruned_class
+
+    return pin
+
+
 def _rules() -> Dict[Type[nn.Module], SizeRule]:
     """The known module types (exact types: a subclass may compute its sizes
     differently)."""
+    from torchvision.models.swin_transformer import (
+        ShiftedWindowAttention,
+        ShiftedWindowAttentionV2,
+    )
     from torchvision.models.vision_transformer import VisionTransformer
+
+    from mmrazor.models.architectures.ops.pruned_window_attention import (
+        PrunedShiftedWindowAttention,
+        PrunedShiftedWindowAttentionV2,
+    )
     rules: Dict[Type[nn.Module], SizeRule] = {
         # ``x.reshape(n, self.hidden_dim, n_h * n_w)`` after the patch embedding
-        VisionTransformer: SizeRule(('hidden_dim', ), _torchvision_vit)}
+        VisionTransformer: SizeRule(('hidden_dim', ), _torchvision_vit),
+        # head dims taken from the input width, weights read directly: a new forward
+        ShiftedWindowAttention: SizeRule(
+            (), None, _to_pruned_class(PrunedShiftedWindowAttention)),
+        ShiftedWindowAttentionV2: SizeRule(
+            (), None, _to_pruned_class(PrunedShiftedWindowAttentionV2))}
     try:
         from mmpretrain.models.utils.attention import MultiheadAttention
     except ImportError:  # pragma: no cover - mmpretrain is a runtime requirement
         return rules
     rules[MultiheadAttention] = SizeRule(('head_dims', 'embed_dims'), _mmpretrain_attention,
                                          _pin_attention_scale)
+    from mmpretrain.models.utils.attention import WindowMSA
+
+    from mmrazor.models.architectures.ops.pruned_window_attention import PrunedWindowMSA
+
+    # Swin's ``reshape(B, N, 3, heads, C // heads)``, C the input width
+    rules[WindowMSA] = SizeRule((), None, _to_pruned_class(PrunedWindowMSA),
+                                sizes_follow=True)
     return rules
 
 
@@ -116,7 +154,8 @@ def attach_size_hooks(model: nn.Module) -> int:
                 sync_size_attributes not in module._forward_pre_hooks.values():
             if rule.pin is not None:
                 rule.pin(module)
-            module.register_forward_pre_hook(sync_size_attributes)
+            if rule.attributes:
+                module.register_forward_pre_hook(sync_size_attributes)
             count += 1
     return count
 
@@ -124,7 +163,8 @@ def attach_size_hooks(model: nn.Module) -> int:
 def fix_size_attributes(model: nn.Module) -> None:
     """Static model: set every size attribute once and drop the hooks."""
     for module in model.modules():
-        if size_rule(module) is None:
+        rule = size_rule(module)
+        if rule is None or not rule.attributes:
             continue
         sync_size_attributes(module)
         for key, hook in list(module._forward_pre_hooks.items()):

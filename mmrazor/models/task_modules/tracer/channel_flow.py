@@ -26,7 +26,7 @@ from mmrazor.models.architectures.dynamic_ops.dynamic_layer_norm_2d import (
 from mmrazor.models.architectures.dynamic_ops.bricks.dynamic_torch_attention import (
     DynamicTorchMultiheadAttention,
 )
-from mmrazor.models.architectures.dynamic_ops.size_attributes import size_values
+from mmrazor.models.architectures.dynamic_ops.size_attributes import size_rule, size_values
 
 from .channel_elements import ChannelElements
 
@@ -337,6 +337,9 @@ class ChannelPropagator:
         if name in SHAPE_QUERIES or name == 'getitem' or isinstance(
                 self.infos.get(node), (SizeInfo, ShapeInfo)):
             return
+        rule = size_rule(self._enclosing_module(node))
+        if rule is not None and rule.sizes_follow:
+            return  # the module's pruned forward recomputes them (mmpretrain WindowMSA)
         allowed: Dict[int, np.ndarray] = {}
         if name in ('view', 'reshape', 'expand') and isinstance(self.infos.get(node), dict):
             sizes = list(node.args[1:]) if node.op == 'call_method' else [node.args[1]]
@@ -424,6 +427,8 @@ class ChannelPropagator:
                 if out.shape == x.shape else self._spatial(x, x_info, out)
         if isinstance(module, nn.Flatten):
             return self._reshape(x, x_info, out, literal_dims=set())
+        if isinstance(module, nn.Unfold) and x.dim() == 4:
+            return self._unfold(x, x_info, out)
         return self._opaque_module(node, name, module)
 
     @staticmethod
@@ -500,6 +505,73 @@ class ChannelPropagator:
         self.flow.add_port(f'{name}.out_proj', out_proj, False, np.tile(heads, module.num_heads))
         self.flow.add_port(f'{name}.out_proj', out_proj, True, out_ids)
         return ({out[0].dim() - 1: out_ids}, None)
+
+    def _window_attention(self, node: fx.Node, x: torch.Tensor, info: TensorChannels,
+                          out: torch.Tensor) -> Optional[TensorChannels]:
+        """torchvision's Swin attention function, called by its module with the module's
+        ``qkv``/``proj`` weights: as torch's attention, with those two layers (their
+        module computes with their widths once pruning starts)."""
+        module = self._enclosing_module(node)
+        weights = node.args[1:3]
+        if size_rule(module) is None or not all(
+                isinstance(w, fx.Node) and w.op == 'get_attr' for w in weights):
+            self.unknown(node, 'shifted_window_attention outside a torchvision Swin block')
+            return None
+        qkv_name, proj_name = (str(w.target).rpartition('.')[0] for w in weights)
+        qkv, proj = self.root.get_submodule(qkv_name), self.root.get_submodule(proj_name)
+        last = x.dim() - 1
+        for dim, ids in info.items():
+            if dim != last:
+                self.elements.freeze(ids, 'attended over channels')
+        in_ids = info.get(last)
+        if in_ids is None:
+            in_ids = self.elements.new(qkv.in_features, frozen='channels from no prunable '
+                                       'layer (model input or a frozen op)')
+        heads = self.elements.new(qkv.out_features // 3 // module.num_heads)
+        out_ids = self.elements.new(proj.out_features)
+        self.flow.add_port(qkv_name, qkv, False, in_ids)
+        self.flow.add_port(qkv_name, qkv, True, np.tile(heads, 3 * module.num_heads))
+        self.flow.add_port(proj_name, proj, False, np.tile(heads, module.num_heads))
+        self.flow.add_port(proj_name, proj, True, out_ids)
+        return {out.dim() - 1: out_ids}
+
+    def _unfold_node(self, node: fx.Node, x: torch.Tensor, info: TensorChannels,
+                     out: torch.Tensor) -> Optional[TensorChannels]:
+        if node.op != 'call_function' or x.dim() != 4:  # Tensor.unfold: sliding windows
+            self.unknown(node, 'Tensor.unfold')
+            return None
+        return self._unfold(x, info, out)
+
+    def _unfold(self, x: torch.Tensor, info: TensorChannels, out: torch.Tensor
+                ) -> TensorChannels:
+        """``F.unfold`` (N, C, H, W) -> (N, C * kh * kw, L): each channel's kernel
+        positions in a row (mmpretrain's patch merging)."""
+        for dim, ids in info.items():
+            if dim != 1:
+                self.elements.freeze(ids, 'unfolded over channels')
+        ids = info.get(1)
+        if ids is None:
+            return {}
+        repeat, rest = divmod(out.shape[1], len(ids))
+        if rest:
+            self.elements.freeze(ids, 'unfolded over channels')
+            return {}
+        return {1: np.repeat(ids, repeat)}
+
+    def _patch_merging(self, node: fx.Node, x: torch.Tensor, info: TensorChannels,
+                       out: torch.Tensor) -> TensorChannels:
+        """torchvision Swin's ``_patch_merging_pad`` (a wrapped function): the four
+        pixel phases of a 2x2 patch concatenated along the channels."""
+        last = x.dim() - 1
+        for dim, ids in info.items():
+            if dim != last:
+                self.elements.freeze(ids, 'patch merging over channels')
+        ids = info.get(last)
+        if ids is None or out.shape[-1] != 4 * len(ids):
+            if ids is not None:
+                self.elements.freeze(ids, 'patch merging')
+            return {}
+        return {last: np.tile(ids, 4)}
 
     def _bind_groups(self, ids: np.ndarray, groups: int) -> None:
         per_group = len(ids) // groups
@@ -870,6 +942,8 @@ class ChannelPropagator:
         'expand': _expand, 'repeat': _expand,
         'matmul': _matmul, 'bmm': _matmul, 'mm': _matmul,
         'scaled_dot_product_attention': _sdpa,
+        'shifted_window_attention': _window_attention, '_patch_merging_pad': _patch_merging,
+        'unfold': _unfold_node,
         'zeros_like': _like, 'ones_like': _like, 'empty_like': _like, 'full_like': _like,
         'rand_like': _like, 'randn_like': _like,
         **dict.fromkeys(RESHAPES, _reshape_node),
