@@ -39,8 +39,18 @@ def classifier() -> nn.Module:
         head=dict(type='LinearClsHead', num_classes=10, in_channels=512))))).eval()
 
 
-def test_three_deploy_paths_reproduce_the_pruned_model(tmp_path):
-    original = classifier()
+def deit() -> nn.Module:
+    """Head dims pruned: the static attention's ``head_dims`` are plain ints again."""
+    torch.manual_seed(0)
+    return build_model_from_config(Config(dict(model=dict(
+        _scope_='mmpretrain', type='ImageClassifier',
+        backbone=dict(type='VisionTransformer', arch='deit-tiny', img_size=32, patch_size=8),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=192))))).eval()
+
+
+@pytest.mark.parametrize('build', [classifier, deit])
+def test_three_deploy_paths_reproduce_the_pruned_model(tmp_path, build):
+    original = build()
     pruned = Pruned(copy.deepcopy(original)).eval()
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
@@ -76,7 +86,11 @@ def test_three_deploy_paths_reproduce_the_pruned_model(tmp_path):
     session = onnxruntime.InferenceSession(files['onnx'])
     (onnx_out,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
     assert np.abs(onnx_out - expected.numpy()).max() <= 1e-4
-    assert static.backbone.layer1[0].conv1.out_channels == 32
+    if build is classifier:
+        assert static.backbone.layer1[0].conv1.out_channels == 32
+    else:
+        assert rebuilt.backbone.layers[0].attn.head_dims == 32
+        assert static.backbone.layers[0].attn.head_dims == 32
 
 
 def test_failed_export_leaves_no_file(tmp_path):
