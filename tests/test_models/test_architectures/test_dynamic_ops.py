@@ -307,3 +307,21 @@ def test_full_width_conv_uses_its_weight_without_a_copy(groups):
         mutable.current_choice = mask_of(8, range(4))
     weight, _, _ = conv.active_conv_params()
     assert weight is not conv.weight and weight.shape[0] == 4
+
+
+def test_dynamic_embedding_looks_up_the_kept_dims_and_exports():
+    from mmrazor.models.architectures.dynamic_ops import DynamicEmbedding
+    torch.manual_seed(0)
+    table = nn.Embedding(20, 6, padding_idx=0)
+    op = DynamicEmbedding.convert_from(table)
+    out_mask = mask_of(6, [0, 3, 4])
+    mutables = attach(op, None, out_mask)
+    tokens = torch.tensor([[0, 5, 19], [3, 3, 7]])
+    torch.testing.assert_close(op(tokens), table(tokens)[..., out_mask])
+    assert op.active_parameters()['weight'].shape == (20, 3)
+    fix_all(mutables)
+    static = op.to_static_op()
+    assert type(static) is nn.Embedding and static.embedding_dim == 3
+    assert static.padding_idx == 0
+    torch.testing.assert_close(static(tokens), op(tokens))
+    assert not DynamicEmbedding.is_convertible(nn.Embedding(20, 6, max_norm=1.0))

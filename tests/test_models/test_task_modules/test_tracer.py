@@ -345,3 +345,47 @@ def test_data_dependent_model_falls_back_to_a_real_trace():
     # same result as the real trace, including the leaf only the real run can find
     assert meta_units == real_units and meta_leaves == real_leaves == {
         'odd': real_leaves['odd']}
+
+
+class TokenNet(nn.Module):
+    """Token and position embeddings added, normalized, then an MLP."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens = nn.Embedding(50, 16)
+        self.positions = nn.Embedding(8, 16)
+        self.norm = nn.LayerNorm(16)
+        self.fc = nn.Linear(16, 32)
+        self.out = nn.Linear(32, 4)
+
+    def forward(self, ids):
+        x = self.tokens(ids) + self.positions(torch.arange(ids.shape[1]))
+        return self.out(self.fc(self.norm(x)).relu()).mean(1)
+
+
+def test_embedding_dims_are_pruned_with_what_they_meet():
+    from mmrazor.models.mutators import ChannelMutator
+    from mmrazor.structures import export_fix_subnet
+    torch.manual_seed(0)
+    model = TokenNet().eval()
+    ids = torch.randint(0, 50, (1, 8))
+    analyzer = ChannelAnalyzer(demo_input=ids, tracer_type='FxTracer')
+    units = analyzer.analyze(model)
+    embed = units['tokens_(0, 16)_16']['channels']
+    assert [c['name'] for c in embed['output_related']] == ['tokens', 'positions', 'norm']
+    mutator = ChannelMutator(
+        channel_unit_cfg=dict(type='L1MutableChannelUnit',
+                              default_args=dict(choice_mode='ratio')),
+        parse_cfg=dict(type='ChannelAnalyzer', demo_input=ids, tracer_type='FxTracer'))
+    wrapper = nn.Module()
+    wrapper.architecture, wrapper.mutator = model, mutator
+    mutator.prepare_from_supernet(model)
+    mutator.set_choices({'tokens_(0, 16)_16': 0.5, 'fc_(0, 32)_32': 0.75})
+    ids = torch.randint(0, 50, (3, 8))
+    with torch.no_grad():
+        expected = model(ids)
+        _, static = export_fix_subnet(wrapper, 'mutator', slice_weight=True)
+        got = static(ids)
+    assert (got - expected).abs().max() <= 1e-6
+    assert static.tokens.embedding_dim == static.positions.embedding_dim == 8
+    assert static.fc.out_features == 24

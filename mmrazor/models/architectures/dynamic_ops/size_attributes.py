@@ -1,22 +1,24 @@
-"""Size attributes: ints a module's ``forward`` uses as tensor sizes that must follow
-the widths of its pruned layers.
+"""Size rules: how a module whose ``forward`` sizes tensors by itself follows the
+widths of its pruned layers.
 
 mmpretrain's ``MultiheadAttention`` splits its ``qkv`` output with
 ``reshape(B, N, 3, self.num_heads, self.head_dims)`` and merges the heads back with
 ``reshape(B, N, self.embed_dims)``; torchvision's ``VisionTransformer`` flattens its
-patch embedding with ``reshape(n, self.hidden_dim, -1)``. torchvision's Swin attention
-cannot follow any attribute (it takes head dims from the input width): its rule gives
-it a forward that reads the layers' widths (``PrunedShiftedWindowAttention``). Pruning head dims (the same dims in every head, of
-q, k and v alike) shrinks ``qkv`` and ``proj``; these attributes must shrink with them.
-A :class:`SizeRule` per module type says which attributes these are and how to compute
-them from the layers' current widths. The channel tracer lets literal sizes equal to
-such an attribute follow the channels (any other literal size freezes them); a forward
-pre-hook keeps the attributes in step with the masks while the model is dynamic, and
-:func:`fix_size_attributes` sets them for good in the static model.
+patch embedding with ``reshape(n, self.hidden_dim, -1)``. Pruning head dims (the same
+dims in every head, of q, k and v alike) shrinks ``qkv`` and ``proj``; these *size
+attributes* must shrink with them. A :class:`SizeRule` per module type names them and
+computes them from the layers' current widths. The channel tracer lets literal sizes
+equal to such an attribute follow the channels (any other literal size freezes them);
+a forward pre-hook keeps the attributes in step with the masks while the model is
+dynamic, and :func:`fix_size_attributes` sets them for good in the static model.
+
+Swin's attention (torchvision's and mmpretrain's) takes its head dims from the input
+width, which no attribute can fix: its rule gives the module a class whose forward
+computes with the layers' widths (``PrunedShiftedWindowAttention``, ``PrunedWindowMSA``).
 
 Pruning removes dims and changes nothing else: the attention keeps the scale of the
-full head dims (``1/sqrt(head_dims)`` is pinned when the hook is attached), so a model
-with head dims pruned computes what the full model computes with those dims zeroed.
+full head dims (pinned when the rule is applied), so a model with head dims pruned
+computes what the full model computes with those dims zeroed.
 """
 from dataclasses import dataclass
 from functools import partial

@@ -28,9 +28,10 @@ class ChannelAnalyzer:
     :attr:`frozen_groups` with the reason.
 
     Args:
-        demo_input (tuple | dict | BaseDemoInput): The input shape (e.g.
+        demo_input (tuple | dict | BaseDemoInput | Tensor): The input shape (e.g.
             ``(1, 3, 224, 224)``), a demo-input config (``dict(type=...)``) or
-            object. Defaults to ``(1, 3, 224, 224)``.
+            object, or the input tensor itself (token ids for an embedding).
+            Defaults to ``(1, 3, 224, 224)``.
         tracer_type (str): ``'FxTracer'`` or ``'BackwardTracer'``. Both name the
             one tracing mechanism (MMRazor's autograd tracer is not maintained);
             the name is accepted so MMRazor configs run. Defaults to
@@ -38,7 +39,8 @@ class ChannelAnalyzer:
     """
 
     def __init__(self,
-                 demo_input: Union[Sequence[int], Dict, BaseDemoInput] = (1, 3, 224, 224),
+                 demo_input: Union[Sequence[int], Dict, BaseDemoInput,
+                                   torch.Tensor] = (1, 3, 224, 224),
                  tracer_type: str = 'BackwardTracer') -> None:
         if tracer_type not in TRACER_TYPES:
             raise ValueError(f'Unknown tracer_type {tracer_type!r}; valid: '
@@ -54,11 +56,14 @@ class ChannelAnalyzer:
     def demo_inputs(self, model: nn.Module) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         """The tensors to trace with and the constant arguments (data samples, mode)."""
         demo = self.demo_input
-        if isinstance(demo, dict):
-            demo = TASK_UTILS.build(demo)
-        elif not isinstance(demo, BaseDemoInput):
-            demo = DefaultDemoInput(input_shape=tuple(demo))
-        data = demo.get_data(model)
+        if isinstance(demo, torch.Tensor):  # the input itself (token ids, ...)
+            data = demo
+        else:
+            if isinstance(demo, dict):
+                demo = TASK_UTILS.build(demo)
+            elif not isinstance(demo, BaseDemoInput):
+                demo = DefaultDemoInput(input_shape=tuple(demo))
+            data = demo.get_data(model)
         if isinstance(data, torch.Tensor):
             params = list(inspect.signature(model.forward).parameters)  # bound: no self
             return {params[0]: data}, {}

@@ -20,11 +20,11 @@ import torch.fx as fx
 import torch.nn as nn
 from torch.fx.node import map_aggregate
 
-from mmrazor.models.architectures.dynamic_ops.dynamic_layer_norm_2d import (
-    CHANNELS_FIRST_LAYER_NORMS,
-)
 from mmrazor.models.architectures.dynamic_ops.bricks.dynamic_torch_attention import (
     DynamicTorchMultiheadAttention,
+)
+from mmrazor.models.architectures.dynamic_ops.dynamic_layer_norm_2d import (
+    CHANNELS_FIRST_LAYER_NORMS,
 )
 from mmrazor.models.architectures.dynamic_ops.size_attributes import size_rule, size_values
 
@@ -108,6 +108,8 @@ def prunable(module: nn.Module) -> bool:
             module.groups < module.in_channels
     if isinstance(module, nn.LayerNorm):
         return len(module.normalized_shape) == 1
+    if isinstance(module, nn.Embedding):
+        return type(module) is nn.Embedding and module.max_norm is None
     if isinstance(module, nn.MultiheadAttention):  # the packed, plain form
         return type(module) is nn.MultiheadAttention and \
             DynamicTorchMultiheadAttention.is_convertible(module)
@@ -388,6 +390,8 @@ class ChannelPropagator:
         out = node.meta.get('value')
         if type(module) is nn.MultiheadAttention:
             return self._attention(node, name, module)
+        if isinstance(module, nn.Embedding):
+            return self._embedding(node, name, module)
         x = self.value(node.args[0]) if node.args else None
         x_info = self.info(node.args[0]) if node.args else None
         if not isinstance(x, torch.Tensor) or not isinstance(out, torch.Tensor):
@@ -505,6 +509,20 @@ class ChannelPropagator:
         self.flow.add_port(f'{name}.out_proj', out_proj, False, np.tile(heads, module.num_heads))
         self.flow.add_port(f'{name}.out_proj', out_proj, True, out_ids)
         return ({out[0].dim() - 1: out_ids}, None)
+
+    def _embedding(self, node: fx.Node, name: str, module: nn.Embedding) -> Any:
+        """A lookup table: token ids are no channels; the embedding dims are new output
+        channels (frozen for a table that renormalizes rows, ``max_norm``)."""
+        out = node.meta.get('value')
+        if not isinstance(out, torch.Tensor):
+            return self._opaque_module(node, name, module)
+        self.freeze_all(self.info(node.args), 'embedding lookup index')
+        ok = prunable(module)
+        out_ids = self.elements.new(module.embedding_dim, frozen=None if ok else
+                                    'embedding with max_norm is not prunable')
+        if ok:
+            self.flow.add_port(name, module, True, out_ids)
+        return {out.dim() - 1: out_ids}
 
     def _window_attention(self, node: fx.Node, x: torch.Tensor, info: TensorChannels,
                           out: torch.Tensor) -> Optional[TensorChannels]:

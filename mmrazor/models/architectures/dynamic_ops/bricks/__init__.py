@@ -44,3 +44,6 @@ __all__ += ['DynamicPatchEmbed', 'DynamicMultiheadAttention', 'DynamicRelativePo
 from .dynamic_torch_attention import DynamicTorchMultiheadAttention  # noqa: E402
 
 __all__ += ['DynamicTorchMultiheadAttention']
+from .dynamic_embedding import DynamicEmbedding  # noqa: E402
+
+__all__ += ['DynamicEmbedding']

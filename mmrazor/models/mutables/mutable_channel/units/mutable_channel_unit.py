@@ -20,6 +20,7 @@ from mmrazor.models.architectures.dynamic_ops import (
     DynamicChannelMixin,
     DynamicConv2d,
     DynamicConv2dAdaptivePadding,
+    DynamicEmbedding,
     DynamicGroupNorm,
     DynamicLayerNorm,
     DynamicLinear,
@@ -61,6 +62,7 @@ DYNAMIC_OPS: Dict[Type[nn.Module], Type[nn.Module]] = {
     # torch's attention: its packed in-projection, and out_proj (a plain nn.Linear
     # subclass that only opts out of dynamic quantization)
     nn.MultiheadAttention: DynamicTorchMultiheadAttention,
+    nn.Embedding: DynamicEmbedding,
     NonDynamicallyQuantizableLinear: DynamicLinear,
 }
 UNIT_CONFIG_KEYS = ('init_args', 'channels', 'choice')
