@@ -189,3 +189,34 @@ def test_exported_static_model_gives_the_same_output():
     torch.testing.assert_close(static(x), algorithm(x), rtol=0, atol=1e-5)
     # the static model computes what the pruned dynamic one counts
     assert get_model_flops_params(static, input_shape=SHAPE, units=None)[0] == flops(algorithm)
+
+
+def test_attention_head_dims_train_reload_and_export():
+    """A DeiT: the first train step prunes the head dims of block 0; the step trains the
+    kept q/k/v rows; a fresh algorithm loading the checkpoint computes the same (its
+    ``head_dims`` follow the restored masks); the static model matches."""
+    deit = dict(_scope_='mmpretrain', type='ImageClassifier',
+                backbone=dict(type='VisionTransformer', arch='deit-tiny', img_size=32,
+                              patch_size=8, drop_path_rate=0.0),
+                head=dict(type='LinearClsHead', num_classes=10, in_channels=192))
+    heads = 'backbone.layers.0.attn.qkv_(0, 64)_64'
+    cfg = algorithm_cfg(architecture=deit, target_pruning_ratio={heads: 0.5})
+    algorithm = MODELS.build(cfg)
+    qkv = algorithm.architecture.backbone.layers[0].attn.qkv
+    before = qkv.weight.detach().clone()
+    algorithm.train_step(batch(), optim(algorithm))
+    attn = algorithm.architecture.backbone.layers[0].attn
+    kept = algorithm.mutator.mutable_units[1].current_mask
+    assert algorithm.mutator.mutable_units[1].name == heads and int(kept.sum()) == 32
+    assert attn.head_dims == 32 and attn.embed_dims == 96
+    rows = kept.repeat(9)
+    assert not torch.equal(qkv.weight[rows], before[rows])  # trained
+    assert torch.equal(qkv.weight[~rows], before[~rows])  # pruned: no gradient
+    fresh = MODELS.build(cfg)
+    fresh.load_state_dict(algorithm.state_dict())
+    x = torch.randn(2, *SHAPE[1:])
+    algorithm.eval(), fresh.eval()
+    torch.testing.assert_close(fresh(x), algorithm(x), rtol=0, atol=0)
+    assert fresh.architecture.backbone.layers[0].attn.head_dims == 32
+    _, static = export_fix_subnet(algorithm, 'mutator', slice_weight=True)
+    torch.testing.assert_close(static.eval()(x), algorithm(x), rtol=0, atol=1e-5)
