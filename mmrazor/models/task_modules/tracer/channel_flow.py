@@ -201,9 +201,9 @@ def _split_last(in_shape: List[int], out_shape: List[int], dim: int) -> Optional
     prefixes = np.cumprod([1] + [int(s) for s in out_shape])
     starts = np.nonzero(prefixes == before)[0]
     ends = np.nonzero(prefixes == before * size)[0]
-    if not len(starts) or not len(ends) or ends[-1] - starts[0] < 2:
+    if not len(starts) or not len(ends) or ends[0] - starts[0] < 2:
         return None
-    last = int(ends[-1]) - 1
+    last = int(ends[0]) - 1  # the last dim of size > 1 (trailing 1s follow it)
     if int(np.prod(out_shape[last + 1:])) != int(np.prod(in_shape[dim + 1:])):
         return None
     return last
