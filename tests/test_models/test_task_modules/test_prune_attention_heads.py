@@ -273,7 +273,9 @@ def test_mmpretrain_swin_prunes_residual_and_head_dims():
     names = {u.name for u in pruned.mutator.mutable_units}
     assert {'backbone.patch_embed.projection_(0, 96)_96',
             'backbone.stages.0.blocks.0.attn.w_msa.qkv_(0, 32)_32',
-            'backbone.stages.0.downsample.reduction_(0, 192)_192'} <= names
+            'backbone.stages.0.downsample.reduction_(0, 192)_192',
+            # the last stage too: ``num_features[3]`` sizes its output view
+            'backbone.stages.2.downsample.reduction_(0, 768)_768'} <= names
     rng = random.Random(0)
     pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
                                 for u in pruned.mutator.mutable_units})
@@ -283,6 +285,7 @@ def test_mmpretrain_swin_prunes_residual_and_head_dims():
         _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
         exported = static(x, None, 'tensor')
     assert (exported - got).abs().max() <= 1e-5
+    assert static.backbone.num_features[3] == static.head.fc.in_features < 768
     msa = static.backbone.stages[0].blocks[0].attn.w_msa
     assert type(msa).__name__ == 'PrunedWindowMSA'
     assert msa.qkv.in_features < 96 and msa.proj.in_features < 96

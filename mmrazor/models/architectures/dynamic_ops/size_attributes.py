@@ -22,7 +22,7 @@ computes what the full model computes with those dims zeroed.
 """
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable, Dict, Optional, Set, Tuple, Type
+from typing import Any, Callable, Dict, Optional, Set, Tuple, Type
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -37,7 +37,7 @@ class SizeRule:
     ``pin(module)`` fixes, at full width, what must not change with them."""
 
     attributes: Tuple[str, ...]
-    compute: Optional[Callable[[nn.Module], Dict[str, int]]]
+    compute: Optional[Callable[[nn.Module], Dict[str, Any]]]
     pin: Optional[Callable[[nn.Module], None]] = None
     # sizes the module reads from tensor shapes are recomputed by its pruned forward,
     # wherever the original uses them
@@ -51,9 +51,11 @@ def out_width(layer: nn.Module) -> int:
         if mask is not None:
             return int(mask.current_mask.sum())
         return layer.channel_sizes[1]
-    for attr in ('out_features', 'out_channels'):
+    for attr in ('out_features', 'out_channels', 'num_features'):
         if hasattr(layer, attr):
             return int(getattr(layer, attr))
+    if isinstance(layer, nn.LayerNorm):
+        return int(layer.normalized_shape[-1])
     raise TypeError(f'{type(layer).__name__} has no output width')
 
 
@@ -71,6 +73,15 @@ def _pin_attention_scale(module: nn.Module) -> None:
 
 def _torchvision_vit(module: nn.Module) -> Dict[str, int]:
     return dict(hidden_dim=out_width(module.conv_proj))
+
+
+def _mmpretrain_swin(module: nn.Module) -> Dict[str, list]:
+    """``num_features[i]``: the width of the outputs of stage ``i`` (read in
+    ``out.view(-1, *hw_shape, self.num_features[i])``)."""
+    widths = list(module.num_features)
+    for i in module.out_indices:
+        widths[i] = out_width(getattr(module, f'norm{i}'))
+    return dict(num_features=widths)
 
 
 def _to_pruned_class(pruned_class: Type[nn.Module]) -> Callable[[nn.Module], None]:
@@ -112,6 +123,7 @@ def _rules() -> Dict[Type[nn.Module], SizeRule]:
         return rules
     rules[MultiheadAttention] = SizeRule(('head_dims', 'embed_dims'), _mmpretrain_attention,
                                          _pin_attention_scale)
+    from mmpretrain.models.backbones import SwinTransformer
     from mmpretrain.models.utils.attention import WindowMSA
 
     from mmrazor.models.architectures.ops.pruned_window_attention import PrunedWindowMSA
@@ -119,6 +131,7 @@ def _rules() -> Dict[Type[nn.Module], SizeRule]:
     # Swin's ``reshape(B, N, 3, heads, C // heads)``, C the input width
     rules[WindowMSA] = SizeRule((), None, _to_pruned_class(PrunedWindowMSA),
                                 sizes_follow=True)
+    rules[SwinTransformer] = SizeRule(('num_features', ), _mmpretrain_swin)
     return rules
 
 
@@ -136,7 +149,11 @@ def size_values(module: nn.Module) -> Set[int]:
     rule = size_rule(module)
     if rule is None:
         return set()
-    return {int(getattr(module, attr)) for attr in rule.attributes}
+    values: Set[int] = set()
+    for attr in rule.attributes:
+        value = getattr(module, attr)
+        values.update(int(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
+    return values
 
 
 def sync_size_attributes(module: nn.Module, *args) -> None:
