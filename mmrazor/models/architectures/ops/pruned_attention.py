@@ -69,9 +69,9 @@ def multihead_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Ten
         scores = (q @ k.transpose(-2, -1)) * scale
         if mask is not None:
             scores = scores + mask
-        attn = scores.softmax(-1)
+        attn = F.dropout(scores.softmax(-1), dropout, training)  # returned as torch does
         weights = attn.mean(1) if average_attn_weights else attn
-        out = F.dropout(attn, dropout, training) @ v if dropout else attn @ v
+        out = attn @ v
     else:
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
                                              scale=scale)
