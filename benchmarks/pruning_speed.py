@@ -13,7 +13,12 @@ Reported per model: median latency and IQR, speedup over the original, FLOPs rat
 *efficiency* = speedup / (original FLOPs / model FLOPs) (goal >= 0.9: the latency falls
 as much as the FLOPs).
 
-    python benchmarks/pruning_speed.py [--repeats 9] [--batches 1 32] [--quick]
+``--divisor 32`` rounds the widths of both tools to multiples of 32 instead of 8;
+``--channels-last`` runs every eager model (the original too) in channels-last memory
+format, where oneDNN's convs are fastest at batch 1.
+
+    python benchmarks/pruning_speed.py [--repeats 9] [--batches 1 32] [--divisor 8]
+        [--channels-last] [--quick]
 """
 import argparse
 import copy
@@ -59,13 +64,13 @@ def bisect(flops_at: Callable[[float], float], target: float, low: float, high: 
 
 
 def prune_mmrazor(model: nn.Module, shape: Shape, target_ratio: float,
-                  steps: int) -> Tuple[nn.Module, float]:
+                  steps: int, divisor: int = 8) -> Tuple[nn.Module, float]:
     """A static copy of ``model`` pruned to about ``target_ratio`` of its FLOPs; the
     uniform keep-ratio used."""
     from mmrazor.models.mutators import ChannelMutator
     from mmrazor.structures import export_fix_subnet
     model = copy.deepcopy(model)
-    mutator: ChannelMutator = prepare_l1(model, shape, divisor=8)[0]
+    mutator: ChannelMutator = prepare_l1(model, shape, divisor=divisor)[0]
     names = list(mutator.choice_template)
     base = mflops(model, shape)
 
@@ -81,14 +86,14 @@ def prune_mmrazor(model: nn.Module, shape: Shape, target_ratio: float,
 
 
 def prune_torch_pruning(model: nn.Module, shape: Shape, target_mflops: float,
-                        steps: int) -> Tuple[nn.Module, float]:
-    """A copy of ``model`` pruned by Torch-Pruning (uniform ratio, ``round_to=8``) to
+                        steps: int, round_to: int = 8) -> Tuple[nn.Module, float]:
+    """A copy of ``model`` pruned by Torch-Pruning (uniform ratio, ``round_to``) to
     about ``target_mflops``; the pruning ratio used."""
     x = torch.rand(shape)
 
     def pruned(ratio: float) -> nn.Module:
         copied = copy.deepcopy(model)
-        tp_prune(copied, x, lambda _: ratio, num_classes=1000, round_to=8)
+        tp_prune(copied, x, lambda _: ratio, num_classes=1000, round_to=round_to)
         return copied.eval()
 
     # FLOPs fall as the pruning ratio grows: bisect on the kept share 1 - ratio
@@ -102,7 +107,12 @@ def off_multiple(model: nn.Module, multiple: int = 8) -> List[str]:
             if isinstance(m, nn.Conv2d) and m.out_channels % multiple]
 
 
-def eager_runner(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+def eager_runner(model: nn.Module, x: torch.Tensor,
+                 channels_last: bool = False) -> Callable[[], object]:
+    if channels_last:
+        model = copy.deepcopy(model).to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+
     def run() -> object:
         with torch.no_grad():
             return model(x)
@@ -160,6 +170,10 @@ def main() -> None:
     parser.add_argument('--repeats', type=int, default=9)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--bisect-steps', type=int, default=10)
+    parser.add_argument('--divisor', type=int, default=8,
+                        help='widths rounded to multiples of it (both tools)')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='eager models run in channels-last memory format')
     parser.add_argument('--runtimes', nargs='+', default=['eager', 'onnxruntime'],
                         choices=['eager', 'onnxruntime'])
     parser.add_argument('--quick', action='store_true',
@@ -181,11 +195,12 @@ def main() -> None:
     original = torchvision.models.get_model(args.model, weights=None).eval()
     models = {'original': original}
     info: Dict[str, Dict] = {'original': dict(mflops=mflops(original, shape))}
-    models['mmrazor'], keep = prune_mmrazor(original, shape, args.target, args.bisect_steps)
+    models['mmrazor'], keep = prune_mmrazor(original, shape, args.target, args.bisect_steps,
+                                            args.divisor)
     info['mmrazor'] = dict(mflops=mflops(models['mmrazor'], shape), keep_ratio=keep)
     if importlib.util.find_spec('torch_pruning') is not None:
         models['Torch-Pruning'], ratio = prune_torch_pruning(
-            original, shape, info['mmrazor']['mflops'], args.bisect_steps)
+            original, shape, info['mmrazor']['mflops'], args.bisect_steps, args.divisor)
         info['Torch-Pruning'] = dict(mflops=mflops(models['Torch-Pruning'], shape),
                                      pruning_ratio=ratio)
     for name, model in models.items():
@@ -197,7 +212,8 @@ def main() -> None:
         for batch in args.batches:
             x = torch.rand(batch, *shape[1:])
             for runtime in args.runtimes:
-                runners = {name: (eager_runner(model, x) if runtime == 'eager' else
+                runners = {name: (eager_runner(model, x, args.channels_last)
+                                  if runtime == 'eager' else
                                   onnx_runner(model, x, directory, name))
                            for name, model in models.items()}
                 inner = max(1, 8 // batch)
@@ -225,7 +241,7 @@ def main() -> None:
     if 'Torch-Pruning' not in models:
         print(f'Torch-Pruning not installed ({TP_INSTALL}): its rows are missing')
     meta = dict(model=args.model, torch=torch.__version__, threads=args.threads,
-                repeats=args.repeats,
+                repeats=args.repeats, divisor=args.divisor, channels_last=args.channels_last,
                 input_shape=list(shape), target_flops_ratio=args.target,
                 load_average_before=load_before, load_average_after=os.getloadavg(),
                 date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))
