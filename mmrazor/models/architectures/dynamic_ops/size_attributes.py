@@ -99,6 +99,8 @@ def _to_pruned_class(pruned_class: Type[nn.Module]) -> Callable[[nn.Module], Non
 def _rules() -> Dict[Type[nn.Module], SizeRule]:
     """The known module types (exact types: a subclass may compute its sizes
     differently)."""
+    from mmpretrain.models.backbones import SwinTransformer
+    from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
     from torchvision.models.swin_transformer import (
         ShiftedWindowAttention,
         ShiftedWindowAttentionV2,
@@ -108,31 +110,25 @@ def _rules() -> Dict[Type[nn.Module], SizeRule]:
     from mmrazor.models.architectures.ops.pruned_window_attention import (
         PrunedShiftedWindowAttention,
         PrunedShiftedWindowAttentionV2,
+        PrunedWindowMSA,
     )
-    rules: Dict[Type[nn.Module], SizeRule] = {
+    return {
+        # ``reshape(B, N, 3, self.num_heads, self.head_dims)``, ``reshape(B, N,
+        # self.embed_dims)``; torch's attention would rescale by the pruned head dims
+        MultiheadAttention: SizeRule(('head_dims', 'embed_dims'), _mmpretrain_attention,
+                                     _pin_attention_scale),
+        # ``out.view(-1, *hw_shape, self.num_features[i])``
+        SwinTransformer: SizeRule(('num_features', ), _mmpretrain_swin),
         # ``x.reshape(n, self.hidden_dim, n_h * n_w)`` after the patch embedding
         VisionTransformer: SizeRule(('hidden_dim', ), _torchvision_vit),
-        # head dims taken from the input width, weights read directly: a new forward
+        # head dims taken from the input width (and torchvision's reads the weights
+        # directly): a forward computing with the layers' widths
+        WindowMSA: SizeRule((), None, _to_pruned_class(PrunedWindowMSA), sizes_follow=True),
         ShiftedWindowAttention: SizeRule(
             (), None, _to_pruned_class(PrunedShiftedWindowAttention)),
         ShiftedWindowAttentionV2: SizeRule(
-            (), None, _to_pruned_class(PrunedShiftedWindowAttentionV2))}
-    try:
-        from mmpretrain.models.utils.attention import MultiheadAttention
-    except ImportError:  # pragma: no cover - mmpretrain is a runtime requirement
-        return rules
-    rules[MultiheadAttention] = SizeRule(('head_dims', 'embed_dims'), _mmpretrain_attention,
-                                         _pin_attention_scale)
-    from mmpretrain.models.backbones import SwinTransformer
-    from mmpretrain.models.utils.attention import WindowMSA
-
-    from mmrazor.models.architectures.ops.pruned_window_attention import PrunedWindowMSA
-
-    # Swin's ``reshape(B, N, 3, heads, C // heads)``, C the input width
-    rules[WindowMSA] = SizeRule((), None, _to_pruned_class(PrunedWindowMSA),
-                                sizes_follow=True)
-    rules[SwinTransformer] = SizeRule(('num_features', ), _mmpretrain_swin)
-    return rules
+            (), None, _to_pruned_class(PrunedShiftedWindowAttentionV2)),
+    }
 
 
 SIZE_RULES: Dict[Type[nn.Module], SizeRule] = _rules()
