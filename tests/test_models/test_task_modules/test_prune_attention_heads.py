@@ -308,3 +308,61 @@ def test_mmpretrain_swin_head_dims_equal_zeroed_dims():
     with torch.no_grad():
         assert (pruned.architecture(x, None, 'tensor') -
                 full(x, None, 'tensor')).abs().max() <= 1e-5
+
+
+def tiny_maxvit() -> nn.Module:
+    torch.manual_seed(0)
+    return torchvision.models.MaxVit(
+        input_size=(32, 32), stem_channels=16, partition_size=2, block_channels=[16, 32],
+        block_layers=[1, 1], head_dim=8, stochastic_depth_prob=0.0, num_classes=10).eval()
+
+
+def test_torchvision_maxvit_prunes_everything_but_its_output():
+    """MaxViT's attention contracts with ``einsum`` and reshapes its output with the
+    input width: the tracer follows the einsum; the module gets a forward computing with
+    the pruned widths (``PrunedRelativePositionalMultiHeadAttention``)."""
+    full = tiny_maxvit()
+    analyzer = ChannelAnalyzer(demo_input=(1, 3, 32, 32), tracer_type='FxTracer')
+    analyzer.analyze(copy.deepcopy(full))
+    assert {g.reason for g in analyzer.frozen_groups} == {
+        'channels from no prunable layer (model input or a frozen op)', 'model output'}
+    pruned = Pruned(copy.deepcopy(full), (1, 3, 32, 32)).eval()
+    heads = {u.name: u for u in pruned.mutator.mutable_units if 'to_qkv' in u.name}
+    assert len(heads) == 4 and all(u.num_channels == 8 for u in heads.values())
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():  # full width: the new forward computes torchvision's
+        assert (pruned.architecture(x) - full(x)).abs().max() <= 1e-6
+    rng = random.Random(0)
+    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
+                                for u in pruned.mutator.mutable_units})
+    with torch.no_grad():
+        got = pruned.architecture(x)
+        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
+        exported = static(x)
+    assert (exported - got).abs().max() <= 1e-5
+    attentions = [m for m in static.modules()
+                  if type(m).__name__ == 'PrunedRelativePositionalMultiHeadAttention']
+    assert len(attentions) == 4
+    assert all(a.to_qkv.out_features < 3 * a.n_heads * 8 for a in attentions)
+
+
+class EinsumNet(nn.Module):
+    """Scores of two projections contracted over their channels, then a projection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q, self.k, self.v = nn.Linear(6, 8), nn.Linear(6, 8), nn.Linear(6, 5)
+        self.out = nn.Linear(5, 3)
+
+    def forward(self, x):
+        scores = torch.einsum('bic,bjc->bij', self.q(x), self.k(x)).softmax(-1)
+        return self.out(torch.einsum('bij,bjd->bid', scores, self.v(x)))
+
+
+def test_einsum_pairs_contracted_channels_and_keeps_the_others():
+    units = ChannelAnalyzer(demo_input=(1, 4, 6), tracer_type='FxTracer').analyze(
+        EinsumNet())
+    # q and k outputs are contracted together: one unit; v's channels reach ``out``
+    assert [c['name'] for c in units['q_(0, 8)_8']['channels']['output_related']] == [
+        'q', 'k']
+    assert [c['name'] for c in units['v_(0, 5)_5']['channels']['input_related']] == ['out']

@@ -89,7 +89,7 @@ def _to_pruned_class(pruned_class: Type[nn.Module]) -> Callable[[nn.Module], Non
     (Swin's window attention), with the scale of its full head dims."""
 
     def pin(module: nn.Module) -> None:
-        if not hasattr(module, 'scale'):
+        if hasattr(module, 'qkv') and not hasattr(module, 'scale'):
             module.scale = (module.qkv.out_features // 3 // module.num_heads)**-0.5
         module.__class__ = pruned_class
 
@@ -101,6 +101,7 @@ def _rules() -> Dict[Type[nn.Module], SizeRule]:
     differently)."""
     from mmpretrain.models.backbones import SwinTransformer
     from mmpretrain.models.utils.attention import MultiheadAttention, WindowMSA
+    from torchvision.models.maxvit import RelativePositionalMultiHeadAttention
     from torchvision.models.swin_transformer import (
         ShiftedWindowAttention,
         ShiftedWindowAttentionV2,
@@ -108,6 +109,7 @@ def _rules() -> Dict[Type[nn.Module], SizeRule]:
     from torchvision.models.vision_transformer import VisionTransformer
 
     from mmrazor.models.architectures.ops.pruned_window_attention import (
+        PrunedRelativePositionalMultiHeadAttention,
         PrunedShiftedWindowAttention,
         PrunedShiftedWindowAttentionV2,
         PrunedWindowMSA,
@@ -128,6 +130,9 @@ def _rules() -> Dict[Type[nn.Module], SizeRule]:
             (), None, _to_pruned_class(PrunedShiftedWindowAttention)),
         ShiftedWindowAttentionV2: SizeRule(
             (), None, _to_pruned_class(PrunedShiftedWindowAttentionV2)),
+        RelativePositionalMultiHeadAttention: SizeRule(
+            (), None, _to_pruned_class(PrunedRelativePositionalMultiHeadAttention),
+            sizes_follow=True),
     }
 
 

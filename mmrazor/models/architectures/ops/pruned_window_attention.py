@@ -1,5 +1,5 @@
-"""Swin's shifted-window attention (torchvision, mmpretrain) with head dims of their
-own.
+"""Window attention (Swin: torchvision, mmpretrain; torchvision MaxViT) with head dims
+of their own.
 
 torchvision's ``shifted_window_attention`` takes the head dims from the input width
 (``C // num_heads``) and reads ``self.qkv.weight`` directly, so neither the residual
@@ -16,6 +16,7 @@ from typing import List, Optional
 import torch
 import torch.nn.functional as F
 from mmpretrain.models.utils.attention import WindowMSA
+from torchvision.models.maxvit import RelativePositionalMultiHeadAttention
 from torchvision.models.swin_transformer import (
     ShiftedWindowAttention,
     ShiftedWindowAttentionV2,
@@ -150,5 +151,21 @@ class PrunedWindowMSA(WindowMSA):
         return self.proj_drop(self.proj(x))
 
 
+class PrunedRelativePositionalMultiHeadAttention(RelativePositionalMultiHeadAttention):
+    """torchvision MaxViT's attention with head dims of their own: the original
+    reshapes with ``self.head_dim`` and the input width ``D``; this one with the widths
+    ``to_qkv`` produces (``scale_factor`` stays the full model's)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, groups, tokens, _ = x.shape
+        q, k, v = (t.reshape(batch, groups, tokens, self.n_heads, -1).permute(0, 1, 3, 2, 4)
+                   for t in torch.chunk(self.to_qkv(x), 3, dim=-1))
+        attn = (q @ (k * self.scale_factor).transpose(-2, -1))
+        attn = F.softmax(attn + self.get_relative_positional_bias(), dim=-1)
+        out = (attn @ v).permute(0, 1, 3, 2, 4).reshape(batch, groups, tokens, -1)
+        return self.merge(out)
+
+
 __all__ = ['window_attention', 'PrunedShiftedWindowAttention',
-           'PrunedShiftedWindowAttentionV2', 'PrunedWindowMSA']
+           'PrunedShiftedWindowAttentionV2', 'PrunedWindowMSA',
+           'PrunedRelativePositionalMultiHeadAttention']

@@ -553,6 +553,44 @@ class ChannelPropagator:
         self.flow.add_port(proj_name, proj, True, out_ids)
         return {out.dim() - 1: out_ids}
 
+    def _einsum(self, node: fx.Node, out: Any) -> Optional[TensorChannels]:
+        """``einsum``: a letter's dims are pruned alike in every operand (contracted
+        or kept); the output's dims take the ids of their letters."""
+        equation = self.value(node.args[0]) if node.args else None
+        operands = list(node.args[1:])
+        if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+            operands = list(operands[0])
+        if not isinstance(equation, str) or '->' not in equation or '...' in equation \
+                or not isinstance(out, torch.Tensor):
+            self.unknown(node, 'einsum without an explicit output or with ellipsis')
+            return None
+        inputs, output = equation.replace(' ', '').split('->')
+        terms = inputs.split(',')
+        values = [self.value(o) for o in operands]
+        if len(terms) != len(values) or not all(isinstance(v, torch.Tensor) for v in values):
+            self.unknown(node, 'einsum operands')
+            return None
+        by_letter: Dict[str, List[Optional[np.ndarray]]] = {}
+        for term, value, operand in zip(terms, values, operands):
+            info = self.info(operand) or {}
+            for dim, letter in enumerate(term):
+                if value.shape[dim] > 1 or dim in info:
+                    by_letter.setdefault(letter, []).append(info.get(dim))
+        result: TensorChannels = {}
+        for letter, ids_list in by_letter.items():
+            tracked = [ids for ids in ids_list if ids is not None]
+            if not tracked:
+                continue
+            if len(tracked) < len(ids_list):
+                for ids in tracked:
+                    self.elements.freeze(ids, 'einsum with fixed channels')
+                continue
+            for ids in tracked[1:]:
+                self.elements.union(tracked[0], ids)
+            if letter in output:
+                result[output.index(letter)] = tracked[0]
+        return result
+
     def _unfold_node(self, node: fx.Node, x: torch.Tensor, info: TensorChannels,
                      out: torch.Tensor) -> Optional[TensorChannels]:
         if node.op != 'call_function' or x.dim() != 4:  # Tensor.unfold: sliding windows
@@ -629,6 +667,8 @@ class ChannelPropagator:
         if name == 'setitem':
             self.unknown(node, 'in-place item assignment')
             return None
+        if name == 'einsum':
+            return self._einsum(node, out)
         if isinstance(out, (int, float)) and not isinstance(out, bool):
             sources = [src for _, info in self._size_args(node) for src in (
                 info.sources if isinstance(info, SizeInfo) else
@@ -851,6 +891,9 @@ class ChannelPropagator:
                 if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
                     sizes = list(sizes[0])
                 offset = 0
+            rule = size_rule(self._enclosing_module(node))
+            if rule is not None and rule.sizes_follow:  # its pruned forward uses -1
+                sizes = []
             if all(not isinstance(s, (list, tuple)) for s in sizes):
                 free = size_values(self._enclosing_module(node))
                 literal_dims = {i + offset for i, s in enumerate(sizes)
