@@ -276,6 +276,10 @@ def test_mmpretrain_swin_prunes_residual_and_head_dims():
             'backbone.stages.0.downsample.reduction_(0, 192)_192',
             # the last stage too: ``num_features[3]`` sizes its output view
             'backbone.stages.2.downsample.reduction_(0, 768)_768'} <= names
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():  # full width: PrunedWindowMSA computes mmpretrain's WindowMSA
+        assert (pruned.architecture(x, None, 'tensor') -
+                full(x, None, 'tensor')).abs().max() <= 1e-6
     rng = random.Random(0)
     pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
                                 for u in pruned.mutator.mutable_units})
