@@ -140,19 +140,21 @@ def test_pruning_keeps_checkpoint_names():
 
 
 class Scaled(nn.Module):
-    """conv -> per-channel scale -> conv; the scale read as ``einsum`` or as a
-    broadcast ``mul``."""
+    """conv -> per-channel scale -> conv; the scale read as a broadcast ``mul``, as an
+    ``einsum``, or through a ``cumsum`` (which mixes channels)."""
 
-    def __init__(self, einsum: bool) -> None:
+    def __init__(self, mode: str = 'mul') -> None:
         super().__init__()
-        self.einsum = einsum
+        self.mode = mode
         self.conv1, self.conv2 = nn.Conv2d(3, 8, 1), nn.Conv2d(8, 4, 1)
         self.scale = nn.Parameter(torch.rand(8))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)
-        if self.einsum:
+        if self.mode == 'einsum':
             x = torch.einsum('nchw,c->nchw', x, self.scale)
+        elif self.mode == 'cumsum':
+            x = x * torch.cumsum(self.scale, 0).view(1, -1, 1, 1)
         else:
             x = x * self.scale.view(1, -1, 1, 1)
         return self.conv2(x)
@@ -160,17 +162,18 @@ class Scaled(nn.Module):
 
 def test_parameter_used_an_unknown_way_freezes_its_channels():
     analyzer = ChannelAnalyzer((1, 3, 4, 4), tracer_type='FxTracer')
-    assert analyzer.analyze(Scaled(einsum=True)) == {}
-    assert ('conv1', 8, "unknown op 'einsum'") in analyzer.report()
-
-    units = analyzer.analyze(Scaled(einsum=False))
-    channels = units['conv1_(0, 8)_8']['channels']['input_related']
-    assert dict(name='scale', start=0, end=8, expand_ratio=1, is_output_channel=False,
-                dim=0) in channels
+    assert analyzer.analyze(Scaled('cumsum')) == {}
+    # cumsum's output carries no channels: the mul meets channels it cannot follow
+    assert ('conv1', 8, 'mul: meets channels it cannot prune') in analyzer.report()
+    for mode in ('mul', 'einsum'):  # both followed: the scale is pruned with conv1
+        units = analyzer.analyze(Scaled(mode))
+        channels = units['conv1_(0, 8)_8']['channels']['input_related']
+        assert dict(name='scale', start=0, end=8, expand_ratio=1, is_output_channel=False,
+                    dim=0) in channels, mode
 
 
 def test_bad_parameter_channel_config():
-    model = Scaled(einsum=False)
+    model = Scaled()
     channel = dict(name='scales', start=0, end=8, dim=0)
     config = dict(channels=dict(output_related=[dict(name='conv1', start=0, end=8)],
                                 input_related=[channel]))
@@ -203,7 +206,7 @@ def test_dynamic_layer_norm_2d_takes_channels_first_norms_only():
 
 def test_gradients_reach_the_kept_channels_of_a_pruned_parameter():
     torch.manual_seed(0)
-    model = Scaled(einsum=False)
+    model = Scaled()
     pruned = Pruned(model, (1, 3, 4, 4))
     pruned.mutator.set_choices({'conv1_(0, 8)_8': 0.5})
     kept = pruned.mutator.mutable_units[0].current_mask
