@@ -232,7 +232,7 @@ def test_two_processes_train_the_same_subnets_and_weights(tmp_path):
         sock.bind(('127.0.0.1', 0))
         port = sock.getsockname()[1]
     mp.spawn(_ddp_worker, args=(port, str(tmp_path)), nprocs=2)
-    first, second = (torch.load(tmp_path / f'{rank}.pth', weights_only=False)  # ours
+    first, second = (torch.load(tmp_path / f'{rank}.pth', weights_only=True)
                      for rank in range(2))
     assert len(first['subnets']) == 8
     assert first['subnets'] == second['subnets']  # rank 0's random subnets, broadcast

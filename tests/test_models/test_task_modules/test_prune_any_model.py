@@ -6,7 +6,6 @@ the static model must give the pruned model's output and fewer FLOPs.
 """
 import copy
 import random
-import warnings
 
 import pytest
 import torch
@@ -14,23 +13,11 @@ import torch.nn as nn
 import torchvision
 from mmengine.config import Config
 
-from mmrazor.models.mutators import ChannelMutator
 from mmrazor.models.task_modules.estimators import get_model_flops_params
 from mmrazor.structures import export_fix_subnet
 from mmrazor.utils import build_model_from_config
 
-
-class Pruned(nn.Module):
-    def __init__(self, architecture: nn.Module, shape) -> None:
-        super().__init__()
-        self.architecture = architecture
-        self.mutator = ChannelMutator(
-            channel_unit_cfg=dict(type='L1MutableChannelUnit',
-                                  default_args=dict(choice_mode='ratio')),
-            parse_cfg=dict(type='ChannelAnalyzer', demo_input=shape, tracer_type='FxTracer'))
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            self.mutator.prepare_from_supernet(architecture)
+from ...pruning_helpers import Pruned
 
 
 def first_tensor(value):

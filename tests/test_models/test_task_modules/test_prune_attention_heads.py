@@ -10,7 +10,6 @@ the pruned channels' weights zeroed: it must compute the same.
 """
 import copy
 import random
-import warnings
 
 import pytest
 import torch
@@ -18,26 +17,12 @@ import torch.nn as nn
 import torchvision
 from mmengine.config import Config
 
-from mmrazor.models.mutators import ChannelMutator
 from mmrazor.models.task_modules.estimators import get_model_flops_params
 from mmrazor.models.task_modules.tracer import ChannelAnalyzer
 from mmrazor.structures import export_fix_subnet
 from mmrazor.utils import build_model_from_config
 
-
-class Pruned(nn.Module):
-    """A model with an L1 channel mutator, as ``ItePruneAlgorithm`` holds them."""
-
-    def __init__(self, architecture: nn.Module, shape: tuple) -> None:
-        super().__init__()
-        self.architecture = architecture
-        self.mutator = ChannelMutator(
-            channel_unit_cfg=dict(type='L1MutableChannelUnit',
-                                  default_args=dict(choice_mode='ratio')),
-            parse_cfg=dict(type='ChannelAnalyzer', demo_input=shape, tracer_type='FxTracer'))
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            self.mutator.prepare_from_supernet(architecture)
+from ...pruning_helpers import Pruned
 
 
 def deit() -> nn.Module:
@@ -47,6 +32,26 @@ def deit() -> nn.Module:
         backbone=dict(type='VisionTransformer', arch='deit-tiny', img_size=32, patch_size=8,
                       drop_path_rate=0.0),
         head=dict(type='LinearClsHead', num_classes=10, in_channels=192))))).eval()
+
+
+def prune_heads_and_zero_them(full: nn.Module, pruned: Pruned, marker: str,
+                              ratio=lambda: 0.5) -> list:
+    """Prune the head-dim units (names containing ``marker``) of ``pruned`` by
+    ``ratio()`` and keep every other unit; zero the same dims of q, k and v of every
+    head in ``full`` (its qkv layer or packed in-projection). Returns the head units."""
+    heads = [u for u in pruned.mutator.mutable_units if marker in u.name]
+    pruned.mutator.set_choices({u.name: ratio() if u in heads else 1.0
+                                for u in pruned.mutator.mutable_units})
+    for unit in heads:
+        layer = full.get_submodule(unit.name.split('_(')[0])
+        weight, bias = (layer.in_proj_weight, layer.in_proj_bias) \
+            if isinstance(layer, nn.MultiheadAttention) else (layer.weight, layer.bias)
+        mask = unit.mutable_channel.current_mask
+        dropped = (~mask).repeat(weight.shape[0] // len(mask))  # q, k, v x heads
+        with torch.no_grad():
+            weight[dropped] = 0
+            bias[dropped] = 0
+    return heads
 
 
 def test_head_dims_are_one_unit_per_block():
@@ -66,19 +71,9 @@ def test_pruned_head_dims_equal_zeroed_dims_in_full_model():
     full = deit()
     pruned = Pruned(copy.deepcopy(full), (1, 3, 32, 32)).eval()
     rng = random.Random(0)
-    heads = [u for u in pruned.mutator.mutable_units if '.attn.qkv_' in u.name]
+    heads = prune_heads_and_zero_them(full, pruned, '.attn.qkv_',
+                                      lambda: rng.uniform(0.4, 0.8))
     assert len(heads) == 12
-    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8) if u in heads else 1.0
-                                for u in pruned.mutator.mutable_units})
-    # the full model with the dropped dims of q, k and v zeroed in every head
-    for unit in heads:
-        block = unit.name.split('.attn.')[0]
-        qkv = full.get_submodule(block + '.attn.qkv')
-        dropped = ~unit.mutable_channel.current_mask
-        rows = dropped.repeat(9)  # 3 (q, k, v) x 3 heads
-        with torch.no_grad():
-            qkv.weight[rows] = 0
-            qkv.bias[rows] = 0
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
         expected = full(x, None, 'tensor')
@@ -193,15 +188,7 @@ def test_torchvision_vit_prunes_residual_heads_and_mlp():
 def test_torchvision_vit_head_dims_equal_zeroed_dims():
     full = torchvision_vit()
     pruned = Pruned(copy.deepcopy(full), (1, 3, 32, 32)).eval()
-    heads = {u.name: u for u in pruned.mutator.mutable_units if 'self_attention' in u.name}
-    pruned.mutator.set_choices({u.name: 0.5 if u.name in heads else 1.0
-                                for u in pruned.mutator.mutable_units})
-    for name, unit in heads.items():
-        dropped = (~unit.mutable_channel.current_mask).repeat(9)  # q, k, v x 3 heads
-        attn = full.get_submodule(name.split('_(')[0])
-        with torch.no_grad():
-            attn.in_proj_weight[dropped] = 0
-            attn.in_proj_bias[dropped] = 0
+    assert len(prune_heads_and_zero_them(full, pruned, 'self_attention')) == 2
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
         assert (pruned.architecture(x) - full(x)).abs().max() <= 1e-5
@@ -239,16 +226,7 @@ def test_torchvision_swin_head_dims_equal_zeroed_dims():
     torch.manual_seed(0)
     full = torchvision.models.swin_t(num_classes=10).eval()
     pruned = Pruned(copy.deepcopy(full), (1, 3, 64, 64)).eval()
-    heads = {u.name: u for u in pruned.mutator.mutable_units if '.attn.qkv_' in u.name}
-    pruned.mutator.set_choices({u.name: 0.5 if u.name in heads else 1.0
-                                for u in pruned.mutator.mutable_units})
-    for name, unit in heads.items():
-        qkv = full.get_submodule(name.split('_(')[0])
-        copies = qkv.out_features // len(unit.mutable_channel.current_mask)
-        dropped = (~unit.mutable_channel.current_mask).repeat(copies)
-        with torch.no_grad():
-            qkv.weight[dropped] = 0
-            qkv.bias[dropped] = 0
+    assert len(prune_heads_and_zero_them(full, pruned, '.attn.qkv_')) == 12
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         assert (pruned.architecture(x) - full(x)).abs().max() <= 1e-5
@@ -298,16 +276,7 @@ def test_mmpretrain_swin_prunes_residual_and_head_dims():
 def test_mmpretrain_swin_head_dims_equal_zeroed_dims():
     full = mm_swin()
     pruned = Pruned(copy.deepcopy(full), (1, 3, 64, 64)).eval()
-    heads = {u.name: u for u in pruned.mutator.mutable_units if '.w_msa.qkv_' in u.name}
-    assert len(heads) == 12
-    pruned.mutator.set_choices({u.name: 0.5 if u.name in heads else 1.0
-                                for u in pruned.mutator.mutable_units})
-    for name, unit in heads.items():
-        qkv = full.get_submodule(name.split('_(')[0])
-        copies = qkv.out_features // len(unit.mutable_channel.current_mask)
-        with torch.no_grad():
-            qkv.weight[(~unit.mutable_channel.current_mask).repeat(copies)] = 0
-            qkv.bias[(~unit.mutable_channel.current_mask).repeat(copies)] = 0
+    assert len(prune_heads_and_zero_them(full, pruned, '.w_msa.qkv_')) == 12
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         assert (pruned.architecture(x, None, 'tensor') -

@@ -6,7 +6,6 @@ layers (now 58, all but the classifier), DeiT-tiny only its MLP hidden widths (1
 now 49 with the head dims of test_prune_attention_heads.py).
 """
 import random
-import warnings
 
 import pytest
 import torch
@@ -16,28 +15,14 @@ from mmengine.config import Config
 from torch.nn.utils import parametrize
 
 from mmrazor.models.mutables.mutable_channel.units import L1MutableChannelUnit
-from mmrazor.models.mutators import ChannelMutator
 from mmrazor.models.task_modules.estimators import get_model_flops_params
 from mmrazor.models.task_modules.tracer import ChannelAnalyzer
 from mmrazor.structures import export_fix_subnet, load_fix_subnet
 from mmrazor.utils import build_model_from_config
 
+from ...pruning_helpers import Pruned
+
 SHAPE = (1, 3, 32, 32)
-
-
-class Pruned(nn.Module):
-    """A model with an L1 channel mutator, as ``ItePruneAlgorithm`` holds them."""
-
-    def __init__(self, architecture: nn.Module, shape: tuple = SHAPE) -> None:
-        super().__init__()
-        self.architecture = architecture
-        self.mutator = ChannelMutator(
-            channel_unit_cfg=dict(type='L1MutableChannelUnit',
-                                  default_args=dict(choice_mode='ratio')),
-            parse_cfg=dict(type='ChannelAnalyzer', demo_input=shape, tracer_type='FxTracer'))
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            self.mutator.prepare_from_supernet(architecture)
 
 
 def convnext() -> nn.Module:
