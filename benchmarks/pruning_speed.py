@@ -206,7 +206,8 @@ def main() -> None:
     for name, model in models.items():
         info[name].update(mparams=sum(p.numel() for p in model.parameters()) / 1e6,
                           flops_ratio=info[name]['mflops'] / info['original']['mflops'],
-                          convs_not_multiple_of_8=len(off_multiple(model)))
+                          convs_not_multiple_of_8=len(off_multiple(model)),
+                          convs_not_multiple_of_divisor=len(off_multiple(model, args.divisor)))
     results = []
     with tempfile.TemporaryDirectory() as directory:
         for batch in args.batches:

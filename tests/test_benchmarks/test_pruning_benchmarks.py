@@ -148,3 +148,14 @@ def test_speed_prunes_to_half_the_flops_in_multiples_of_8(tmp_path):
         assert row['efficiency'] == pytest.approx(
             row['speedup'] * models[row['model']]['flops_ratio'])
     assert 'load_average_before' in report['meta']
+
+
+def test_speed_divisor_and_channels_last(tmp_path):
+    out = str(tmp_path / 'speed.json')
+    run_script('pruning_speed.py', '--quick', '--divisor', '32', '--channels-last',
+               '--out', out)
+    report = json.load(open(out))
+    assert report['meta']['divisor'] == 32 and report['meta']['channels_last'] is True
+    for name in ('mmrazor', 'Torch-Pruning') if HAS_TP else ('mmrazor', ):
+        assert report['models'][name]['convs_not_multiple_of_divisor'] == 0, name
+    assert report['models']['mmrazor']['mparams'] < report['models']['original']['mparams']

@@ -339,3 +339,25 @@ def test_einsum_pairs_contracted_channels_and_keeps_the_others():
     assert [c['name'] for c in units['q_(0, 8)_8']['channels']['output_related']] == [
         'q', 'k']
     assert [c['name'] for c in units['v_(0, 5)_5']['channels']['input_related']] == ['out']
+
+
+class BiasKVAttention(nn.Module):
+    """``nn.MultiheadAttention`` with learned key/value biases: no dynamic op for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(6, 12)
+        self.attn = nn.MultiheadAttention(12, 3, add_bias_kv=True, batch_first=True)
+        self.head = nn.Linear(12, 2)
+
+    def forward(self, x):
+        x = self.embed(x)
+        return self.head(self.attn(x, x, x)[0])
+
+
+def test_attention_without_a_dynamic_op_freezes_its_channels():
+    analyzer = ChannelAnalyzer(demo_input=(1, 4, 6), tracer_type='FxTracer')
+    with pytest.warns(UserWarning, match='attn'):  # it hides out_proj: said by name
+        units = analyzer.analyze(BiasKVAttention())
+    assert units == {}
+    assert ('embed', 12, "inside MultiheadAttention 'attn'") in analyzer.report()
