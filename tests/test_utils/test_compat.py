@@ -192,3 +192,19 @@ def test_fake_quant_exports_with_a_dynamic_batch():
                                   dynamic_shapes={'x': {0: batch}})
     x = torch.rand(5, 3)
     torch.testing.assert_close(program.module()(x), FakeQuant()(x))
+
+
+def test_upstream_torch_ao_backend_config_needs_an_unimported_submodule():
+    script = ('from torch.ao.quantization.backend_config import get_native_backend_config\n'
+              'try:\n    get_native_backend_config()\nexcept AttributeError as error:\n'
+              '    print("broken:", error)\n')
+    # when this fails, torch imports the submodule itself: delete compat/ao_backend_config.py
+    assert 'broken:' in _fresh_python(script).stdout
+    fixed = _fresh_python('import mmrazor.structures.quantization\n' + script)
+    assert fixed.returncode == 0 and 'broken:' not in fixed.stdout, fixed.stderr
+
+
+def _fresh_python(script: str):
+    import subprocess
+    return subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=120)

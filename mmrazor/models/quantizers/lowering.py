@@ -20,6 +20,8 @@ import torch.fx as fx
 import torch.nn as nn
 from torch.fx.node import map_arg
 
+from mmrazor.structures.quantization.policy import PASSTHROUGH, QuantizationPolicy, tensor_inputs
+
 from .fake_quant_access import (
     is_fake_quant,
     is_per_channel,
@@ -27,7 +29,6 @@ from .fake_quant_access import (
     qparams,
     quant_dtype,
 )
-from .policy import PASSTHROUGH, QuantizationPolicy, tensor_inputs
 from .qat_modules import QAT_MODULES, QConv2d, QConvBn2d, SharedFakeQuantize
 
 _ADDS = {operator.add, torch.add}

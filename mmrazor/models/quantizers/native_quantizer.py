@@ -4,15 +4,17 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import torch
 import torch.fx as fx
 import torch.nn as nn
+from torch.ao.quantization.backend_config import BackendConfig
 
 from mmrazor.registry import MODELS
-from mmrazor.structures.quantization import QConfigHandler
+from mmrazor.structures.quantization import QConfigHandler, build_backend_config
+from mmrazor.structures.quantization.policy import QuantizationPolicy
+from mmrazor.utils.lookup import import_object
 
 from .base import BaseQuantizer
 from .exporters import export_qdq_onnx
 from .fake_quant_access import is_fake_quant
 from .lowering import lower_to_int8
-from .policy import QuantizationPolicy
 from .prepare import GraphQuantizer
 
 _REDUNDANT_KEYS = tuple(f'extra_{what}_{side}_wo_fakequant'
@@ -103,6 +105,11 @@ class TorchNativeQuantizer(BaseQuantizer):
             no_input_quant={_op_name(op) for op in prev},
             no_output_quant={_op_name(op) for op in nxt})
 
+    @property
+    def backend_config(self) -> BackendConfig:
+        """What this quantizer quantizes, as a torch.ao ``BackendConfig``."""
+        return build_backend_config(self.backend, self.policy)
+
     def qconfig_for(self, node: fx.Node, module: Optional[nn.Module]) -> QConfigHandler:
         """The qconfig of one op (one global qconfig here)."""
         return self.qconfig
@@ -149,9 +156,13 @@ class TorchNativeQuantizer(BaseQuantizer):
 
 
 def _op_name(op: Any) -> str:
-    """A class / function given as object or dotted string, or a method name."""
+    """The name the policy matches for a class / function (object or dotted path, which
+    is imported: ``'torch.nn.Linear'`` names ``torch.nn.modules.linear.Linear``) or a
+    method / class name without dots."""
     if isinstance(op, str):
-        return op
+        if '.' not in op:
+            return op
+        op = import_object(op)[2]
     module = getattr(op, '__module__', '')
     name = getattr(op, '__qualname__', getattr(op, '__name__', str(op)))
     return f'{module}.{name}' if module else name

@@ -18,7 +18,14 @@ from typing import Any, Callable, Dict, List, Optional
 import torch.fx as fx
 import torch.nn as nn
 
-from .policy import BINARY, COMPUTE, PASSTHROUGH, QuantizationPolicy, tensor_inputs
+from mmrazor.structures.quantization.policy import (
+    BINARY,
+    COMPUTE,
+    PASSTHROUGH,
+    QuantizationPolicy,
+    tensor_inputs,
+)
+
 from .qat_modules import QConv2d, QConvBn2d, QLinear, SharedFakeQuantize
 
 # (node, its module or None) -> the qconfig handler for it, None: keep the op float

@@ -9,7 +9,9 @@ gone (``tests/test_utils/test_compat.py``), so it can then be deleted.
 * :mod:`.distributed` - MMEngine's pytorch launcher assumes CUDA; we train on gloo/CPU.
 * :mod:`.editable_install` - MMEngine misses ``pkg::`` configs of editable installs.
 * :mod:`.fake_quant_export` - torch cannot export fake-quantization with a dynamic batch.
+* :mod:`.ao_backend_config` - torch.ao's ``BackendConfig`` needs a submodule nobody imports.
 """
+from .ao_backend_config import install_ao_backend_config_fix
 from .checkpoint import install_checkpoint_loaders
 from .distributed import allow_cpu_distributed, finish_distributed_run
 from .editable_install import locate_editable_packages
@@ -18,7 +20,8 @@ from .mmcls import MMCLS_RENAMED, install_mmcls_alias
 
 __all__ = ['apply_compat_fixes', 'install_checkpoint_loaders', 'install_mmcls_alias',
            'allow_cpu_distributed', 'finish_distributed_run', 'locate_editable_packages',
-           'MMCLS_RENAMED', 'install_fake_quant_export_fix']
+           'MMCLS_RENAMED', 'install_fake_quant_export_fix',
+           'install_ao_backend_config_fix']
 
 
 def apply_compat_fixes() -> None:
@@ -28,3 +31,4 @@ def apply_compat_fixes() -> None:
     allow_cpu_distributed()
     locate_editable_packages()
     install_fake_quant_export_fix()
+    install_ao_backend_config_fix()
