@@ -140,15 +140,19 @@ def onnx_runner(model: nn.Module, x: torch.Tensor, directory: str,
 
 
 def time_interleaved(runners: Dict[str, Callable[[], object]], repeats: int,
-                     inner: int, warmup: int) -> Dict[str, List[float]]:
+                     inner: int, warmup: int, settle: int = 0) -> Dict[str, List[float]]:
     """Seconds per call of each runner: ``repeats`` rounds, each runner once per round
-    (the mean of ``inner`` calls), so load changes hit every model alike."""
+    (the mean of ``inner`` calls), so load changes hit every model alike; ``settle``
+    untimed calls before each timed block let the previous runtime's threads go idle
+    and bring this one's data back into the caches."""
     for run in runners.values():
         for _ in range(warmup):
             run()
     times: Dict[str, List[float]] = {name: [] for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
+            for _ in range(settle):
+                run()
             start = time.perf_counter()
             for _ in range(inner):
                 run()

@@ -15,8 +15,8 @@ f32``: its default on a CPU with AVX512-BF16 is bf16, under which its CPU plugin
 to compile NNCF's OpenVINO-IR int8 Fashion-MNIST model ("No suitable implementations").
 
 Latency (median over interleaved rounds, same process, ``--threads`` threads in torch,
-onnxruntime and OpenVINO; torch's OpenMP threads and onnxruntime's wait passively, see
-below) at each ``--batches``: eager float32, torch int8, onnxruntime
+onnxruntime and OpenVINO; torch's OpenMP threads spin briefly and onnxruntime's not
+at all, see below) at each ``--batches``: eager float32, torch int8, onnxruntime
 QDQ, OpenVINO running NNCF's int8 model, OpenVINO running our QDQ ONNX, plus the float
 model in onnxruntime and OpenVINO for context; speedup over eager float32 and ratio to
 NNCF -> OpenVINO. (b) the same latency table for an mmpretrain ResNet-18 at 224x224
@@ -36,12 +36,14 @@ import sys
 import tempfile
 import time
 import warnings
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-# Before torch loads libgomp: its threads spin at every barrier by default, and on a
-# shared, loaded 2-core machine a 2-thread torch then waits for descheduled spinners
-# (the float ResNet-14 at batch 1 took 0.6-1.2 s instead of 6 ms here).
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+# Before torch loads libgomp: by default its threads spin ~300k rounds at every
+# barrier, so on a shared 2-core machine they keep the cores from the runtime timed
+# next (the float ResNet-14 at batch 1 once took 0.6-1.2 s instead of 6 ms here); with
+# OMP_WAIT_POLICY=PASSIVE they sleep at once, and every op of a batch-1 forward pays a
+# thread wake-up (Fashion int8 b1: 2.6 ms instead of 0.8). A short spin keeps both.
+os.environ.setdefault('GOMP_SPINCOUNT', '10000')
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -141,24 +143,36 @@ def preprocessed_test_set(cfg, preprocessor: nn.Module,
 
 
 def calibrate(algo: nn.Module, batches: Sequence[Dict]) -> List[torch.Tensor]:
-    """PTQ calibration (observers on, fake-quant off, then the reverse); returns the
-    preprocessed calibration images, for the baseline to calibrate on."""
+    """PTQ calibration of ``algo``; returns the preprocessed calibration images, for the
+    baselines to calibrate on."""
+    seen = []
+
+    def step(data: Dict) -> None:
+        algo.calibrate_step(data)
+        seen.append(algo.data_preprocessor(data, False)['inputs'])
+
+    observe_then_fake_quantize(algo, step, batches)
+    return seen
+
+
+def observe_then_fake_quantize(model: nn.Module, step: Callable[[Any], Any],
+                               batches: Sequence) -> None:
+    """PTQ: observers on and fake-quant off while ``step`` runs each batch, then the
+    reverse."""
     from torch.ao.quantization import (
         disable_fake_quant,
         disable_observer,
         enable_fake_quant,
         enable_observer,
     )
-    algo.eval()
-    algo.apply(enable_observer)
-    algo.apply(disable_fake_quant)
-    seen = []
-    for data in batches:
-        algo.calibrate_step(data)
-        seen.append(algo.data_preprocessor(data, False)['inputs'])
-    algo.apply(disable_observer)
-    algo.apply(enable_fake_quant)
-    return seen
+    model.eval()
+    model.apply(enable_observer)
+    model.apply(disable_fake_quant)
+    with torch.no_grad():
+        for batch in batches:
+            step(batch)
+    model.apply(disable_observer)
+    model.apply(enable_fake_quant)
 
 
 class TensorMode(nn.Module):
@@ -210,6 +224,24 @@ def nncf_quantize_ir(float_model: nn.Module, example: torch.Tensor,
     return nncf.quantize(model, dataset, subset_size=len(calib))
 
 
+def torch_ao_int8(algo: nn.Module, float_model: nn.Module, calib: Sequence[torch.Tensor],
+                  example: torch.Tensor) -> nn.Module:
+    """torch's own ``quantize_fx`` of the float model: ``prepare_fx`` with our qconfig and
+    backend config (``quantizer.backend_config``), the same calibration, ``convert_fx``."""
+    from torch.ao.quantization import QConfigMapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+    quantizer = algo.quantizer
+    graph = quantizer.trace(copy.deepcopy(float_model), {'inputs': example, 'data_samples': None},
+                            {'mode': 'tensor'})
+    mapping = QConfigMapping().set_global(quantizer.qconfig.convert())
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # torch.ao.quantization's deprecation notices
+        prepared = prepare_fx(graph, mapping, (example, ),
+                              backend_config=quantizer.backend_config)
+        observe_then_fake_quantize(prepared, prepared, calib)
+        return convert_fx(prepared, backend_config=quantizer.backend_config).eval()
+
+
 def ort_runner(path: str, threads: int) -> Runner:
     import onnxruntime as ort
     options = ort.SessionOptions()
@@ -257,7 +289,7 @@ def accuracy(run: Runner, images: torch.Tensor, labels: torch.Tensor,
 
 
 def latency_table(runners: Dict[str, Runner], shape: Sequence[int], batches: Sequence[int],
-                  repeats: int, calls: int) -> List[Dict]:
+                  repeats: int, calls: int, settle: int = 1) -> List[Dict]:
     """Median latency of each runner at each batch size, interleaved; speedup over
     ``float32 eager`` and ratio to ``NNCF -> OpenVINO int8``."""
     rows = []
@@ -265,7 +297,7 @@ def latency_table(runners: Dict[str, Runner], shape: Sequence[int], batches: Seq
         x = np.random.default_rng(0).standard_normal((batch, *shape[1:]), dtype=np.float32)
         calls_at = {name: (lambda run=run, x=x: run(x)) for name, run in runners.items()}
         times = time_interleaved(calls_at, repeats, max(1, calls // batch),
-                                 warmup=2 if batch > 1 else 5)
+                                 warmup=2 if batch > 1 else 5, settle=settle)
         base = statistics.median(times['float32 eager'])
         nncf_ov = statistics.median(times['NNCF -> OpenVINO int8'])
         for name, values in times.items():
@@ -304,11 +336,13 @@ def deploy_runners(algo: nn.Module, float_model: nn.Module, calib: Sequence[torc
     qdq_onnx = algo.export_onnx(osp.join(directory, 'qdq.onnx'), (1, *shape[1:]))
     fake_quant = algo.get_deploy_model()
     int8 = algo.get_int8_model()
+    torch_ao = torch_ao_int8(algo, float_model, calib, example)
     eager = TensorMode(float_model).eval()
     runners = {
         'float32 eager': torch_runner(eager),
         'fake-quant (ours)': torch_runner(fake_quant),
         'torch int8 (ours)': torch_runner(int8),
+        'torch.ao quantize_fx int8': torch_runner(torch_ao),
         'onnxruntime QDQ (ours)': ort_runner(qdq_onnx, threads),
         'NNCF -> OpenVINO int8': openvino_runner(nncf_onnx, threads),
         'OpenVINO QDQ (ours)': openvino_runner(qdq_onnx, threads),
@@ -323,7 +357,7 @@ def deploy_runners(algo: nn.Module, float_model: nn.Module, calib: Sequence[torc
         runners['NNCF (OpenVINO IR) -> OpenVINO int8'] = openvino_runner(nncf_ir, threads)
     except RuntimeError as error:  # OpenVINO cannot compile it: recorded, not timed
         notes['nncf_openvino_ir_error'] = str(error).strip().splitlines()[-1]
-    return runners, dict(eager=eager, int8=int8), notes
+    return runners, dict(eager=eager, int8=int8, torch_ao=torch_ao), notes
 
 
 def timed_runners(runners: Dict[str, Runner]) -> Dict[str, Runner]:
@@ -363,7 +397,9 @@ def fashion_mnist(args: argparse.Namespace, directory: str) -> Dict:
                  for name, out in logits.items()}
     latency = latency_table(timed_runners(runners), shape, args.batches, args.repeats,
                             calls=16)
-    profiles = profile_rows({'torch int8': models['int8'], 'float32 eager': models['eager']},
+    profiles = profile_rows({'torch int8': models['int8'],
+                             'torch.ao quantize_fx': models['torch_ao'],
+                             'float32 eager': models['eager']},
                             shape, args.batches, args.top_ops)
     return dict(checkpoint=ckpt, calib_images=sum(len(b) for b in calib), calib_s=calib_s,
                 test_images=len(images), accuracy=accuracies,
@@ -402,7 +438,9 @@ def resnet18(args: argparse.Namespace, directory: str) -> Dict:
                 for name, run in runners.items()}
     latency = latency_table(timed_runners(runners), shape, args.batches, args.repeats,
                             calls=8)
-    profiles = profile_rows({'torch int8': models['int8'], 'float32 eager': models['eager']},
+    profiles = profile_rows({'torch int8': models['int8'],
+                             'torch.ao quantize_fx': models['torch_ao'],
+                             'float32 eager': models['eager']},
                             shape, args.batches, args.top_ops)
     return dict(input_shape=list(shape), calib_images=sum(len(b) for b in calib),
                 max_abs_diff_to_fake_quant=max_diff, latency=latency, profile=profiles,
@@ -489,6 +527,7 @@ def main() -> None:
                 openvino=openvino.__version__, onnxruntime=onnxruntime.__version__,
                 threads=args.threads, repeats=args.repeats, epochs=args.epochs,
                 omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'),
+                gomp_spincount=os.environ.get('GOMP_SPINCOUNT'),
                 quantized_engine=torch.backends.quantized.engine,
                 load_average_before=load_before, load_average_after=os.getloadavg(),
                 date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))
