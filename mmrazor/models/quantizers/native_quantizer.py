@@ -8,6 +8,7 @@ from torch.ao.quantization.backend_config import BackendConfig
 
 from mmrazor.registry import MODELS
 from mmrazor.structures.quantization import QConfigHandler, build_backend_config
+from mmrazor.structures.quantization.backend_config import BACKEND_DTYPES
 from mmrazor.structures.quantization.policy import QuantizationPolicy
 from mmrazor.utils.lookup import import_object
 
@@ -81,13 +82,20 @@ class TorchNativeQuantizer(BaseQuantizer):
         self.policy = self.build_policy()
 
     def _check_qschemes(self) -> None:
-        for what, qscheme, modes in (('w_qscheme', self.qconfig.w_qscheme, self.support_w_modes),
-                                     ('a_qscheme', self.qconfig.a_qscheme,
-                                      self.support_a_modes)):
+        """The qschemes' modes and dtypes are ones the backend runs."""
+        activations, weights = BACKEND_DTYPES[self.backend]
+        for what, qscheme, modes, dtypes in (
+                ('w_qscheme', self.qconfig.w_qscheme, self.support_w_modes, weights),
+                ('a_qscheme', self.qconfig.a_qscheme, self.support_a_modes, activations)):
             mode = qscheme_mode(qscheme)
             if mode not in modes:
                 raise ValueError(f'{type(self).__name__} (backend {self.backend!r}) cannot '
                                  f'run {what} {mode}; it supports {list(modes)}')
+            if qscheme.dtype not in dtypes:
+                names = [str(dtype).replace('torch.', '') for dtype in dtypes]
+                raise ValueError(f'{type(self).__name__} (backend {self.backend!r}) cannot '
+                                 f'run {what} qdtype={qscheme.qdtype!r}; it supports '
+                                 f'qdtype in {names}')
 
     def build_policy(self) -> QuantizationPolicy:
         """The backend's quantization policy plus the user's extra settings."""

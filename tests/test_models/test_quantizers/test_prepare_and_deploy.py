@@ -150,7 +150,18 @@ def test_tensorrt_quantizer_takes_signed_symmetric_activations_only():
     with pytest.raises(ValueError, match=r"TensorRTQuantizer.*per_tensor_affine.*"
                                          r"\['per_tensor_symmetric'\]"):
         _quantizer('mmrazor.TensorRTQuantizer', AFFINE_QCONFIG)
+    with pytest.raises(ValueError, match=r"TensorRTQuantizer \(backend 'tensorrt'\) cannot run "
+                                         r"a_qscheme qdtype='quint8'; it supports qdtype in "
+                                         r"\['qint8'\]"):
+        _quantizer('mmrazor.TensorRTQuantizer', GLOBAL_QCONFIG)
     signed = dict(GLOBAL_QCONFIG, a_qscheme=dict(qdtype='qint8', bit=8, is_symmetry=True))
+    with pytest.raises(ValueError, match=r"TorchNativeQuantizer.*a_qscheme qdtype='qint8'.*"
+                                         r"\['quint8'\]"):
+        _quantizer('mmrazor.TorchNativeQuantizer', signed)
+    unsigned_weights = dict(GLOBAL_QCONFIG,
+                            w_qscheme=dict(GLOBAL_QCONFIG['w_qscheme'], qdtype='quint8'))
+    with pytest.raises(ValueError, match=r"OpenVINOQuantizer.*w_qscheme qdtype='quint8'"):
+        _quantizer('mmrazor.OpenVINOQuantizer', unsigned_weights)
     quantizer = _quantizer('mmrazor.TensorRTQuantizer', signed)
     _, prepared = _calibrated(quantizer)
     with pytest.raises(Int8LoweringError, match='quint8 activations'):

@@ -12,7 +12,12 @@ from torch.ao.quantization.backend_config import BackendConfig
 from torch.ao.quantization.fake_quantize import FakeQuantizeBase
 
 from mmrazor.registry import MODELS
-from mmrazor.structures.quantization import BackendConfigs, QuantizationPolicy, build_backend_config
+from mmrazor.structures.quantization import (
+    BackendConfigs,
+    QConfigHandler,
+    QuantizationPolicy,
+    build_backend_config,
+)
 from mmrazor.structures.quantization.backend_config import (
     BACKEND_DTYPES,
     get_academic_backend_config,
@@ -49,13 +54,15 @@ def _quantizer(qconfig=GLOBAL_QCONFIG, type='mmrazor.TorchNativeQuantizer', **kw
     return MODELS.build(dict(type=type, global_qconfig=qconfig, **kwargs))
 
 
-def _torch_ao_prepared(quantizer, model, backend_config):
-    """torch.ao's ``prepare_fx`` of ``model``'s float tensor graph with our qconfig."""
+def _torch_ao_prepared(quantizer, model, backend_config, qconfig=None):
+    """torch.ao's ``prepare_fx`` of ``model``'s float tensor graph with our qconfig
+    (the quantizer's, or the ``QConfigHandler`` ``qconfig``)."""
     from torch.ao.quantization.quantize_fx import prepare_fx
     example = torch.rand(2, 1, 16, 16)
     graph = quantizer.trace(copy.deepcopy(model), {'inputs': example, 'data_samples': None},
                             {'mode': 'tensor'})
-    mapping = QConfigMapping().set_global(quantizer.qconfig.convert())
+    qconfig = quantizer.qconfig if qconfig is None else qconfig
+    mapping = QConfigMapping().set_global(qconfig.convert())
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # torch.ao.quantization's deprecation notices
         return prepare_fx(graph, mapping, (example, ), backend_config=backend_config)
@@ -114,7 +121,8 @@ def test_the_dtypes_decide_what_torch_ao_quantizes(backend, quantizes_unsigned,
     model = small_classifier()
     for qconfig, expected in ((GLOBAL_QCONFIG, quantizes_unsigned),
                               (SIGNED_QCONFIG, quantizes_signed)):
-        prepared = _torch_ao_prepared(_quantizer(qconfig), model, BackendConfigs[backend])
+        prepared = _torch_ao_prepared(_quantizer(), model, BackendConfigs[backend],
+                                      QConfigHandler(qconfig))
         fake_quants = sum(isinstance(m, FakeQuantizeBase) for m in prepared.modules())
         assert (fake_quants > 0) == expected, (backend, qconfig['a_qscheme'])
 
