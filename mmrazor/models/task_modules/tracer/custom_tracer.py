@@ -7,7 +7,8 @@ the methods named in ``skipped_methods`` (MMRazor's heads' ``_get_loss`` and
 ``_get_predictions``). Standard ``torch.nn`` layers stay single ``call_module``
 nodes, so the quantizer sees ReLUs and pools as modules.
 """
-from typing import Any, Dict, Optional, Sequence, Tuple, Type, Union
+import types
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Type, Union
 
 import torch
 import torch.fx as fx
@@ -17,6 +18,7 @@ from mmrazor.registry import TASK_UTILS
 from mmrazor.utils.lookup import closest_names, import_object
 
 from .fx_tracer import DEFAULT_LEAF_MODULES, FxTracer, MethodLeaf, concrete
+from .method_rewrites import method_rewrites
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
@@ -79,6 +81,21 @@ class CustomTracer(FxTracer):
                     leaf = MethodLeaf(module, name, method)
                     self._method_leaves[(id(module), method)] = leaf
         return super().trace_with_inputs(root, inputs, concrete_args)
+
+
+    def method_patches(self, root: nn.Module) -> Dict[Tuple[int, str], Tuple[nn.Module, str,
+                                                                             Callable]]:
+        """Traceable twins (:mod:`.method_rewrites`) of the upstream methods each
+        submodule inherits unchanged, so their layers are in the graph."""
+        rewrites = method_rewrites()
+        patches = {}
+        for module in root.modules():
+            for original, twin in rewrites.items():
+                method = original.__name__
+                if getattr(type(module), method, None) is original:
+                    patches[(id(module), method)] = (module, method,
+                                                     types.MethodType(twin, module))
+        return patches
 
 
 def _as_class(cls: Union[str, Type[nn.Module]]) -> Type[nn.Module]:

@@ -274,10 +274,14 @@ class FxTracer(fx.Tracer):
         self._inputs = dict(inputs)
         self._constants = dict(concrete_args or {})
         for _ in range(self.max_retries):
-            leaves = list(self._method_leaves.values())
+            # an instance attribute shadows the class's method: twins, then leaves
+            patches = self.method_patches(root)
+            for leaf in self._method_leaves.values():
+                patches[(id(leaf.module), leaf.method)] = (leaf.module, leaf.method,
+                                                          self._leaf_caller(leaf))
             try:
-                for leaf in leaves:  # an instance attribute shadows the class's method
-                    object.__setattr__(leaf.module, leaf.method, self._leaf_caller(leaf))
+                for module, method, function in patches.values():
+                    object.__setattr__(module, method, function)
                 with warnings.catch_warnings():  # fx cannot guard data samples
                     warnings.simplefilter('ignore')
                     return super().trace(root, concrete_args)
@@ -290,10 +294,16 @@ class FxTracer(fx.Tracer):
                 self._method_leaves[(id(leaf.module), leaf.method)] = leaf
                 self.auto_leaves[leaf.__name__] = _short_reason(error)
             finally:
-                for leaf in leaves:
-                    object.__delattr__(leaf.module, leaf.method)
+                for module, method, _ in patches.values():
+                    object.__delattr__(module, method)
         raise TraceFailure(f'gave up after {self.max_retries} method leaves: '
                            f'{", ".join(self.auto_leaves)}')
+
+    def method_patches(self, root: nn.Module) -> Dict[Tuple[int, str], Tuple[nn.Module, str,
+                                                                             Callable]]:
+        """``(id(module), method) -> (module, method, function)`` bound on the
+        instances of ``root`` while tracing; none here (subclasses add twins)."""
+        return {}
 
     def _leaf_caller(self, leaf: MethodLeaf) -> Callable:
         def call(*args: Any, **kwargs: Any) -> Any:
