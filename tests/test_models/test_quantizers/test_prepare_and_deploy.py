@@ -1,5 +1,6 @@
 """Quantizers: fake-quantized graphs, torch int8 kernels and QDQ ONNX."""
 import collections
+import operator
 
 import numpy as np
 import onnx
@@ -181,6 +182,15 @@ def test_extra_redundant_fakequants_and_no_observer_modules_change_the_graph():
     with pytest.raises(KeyError, match='extra_module_prev_wo_fakequant'):
         _quantizer('mmrazor.TorchNativeQuantizer',
                    extra_redundant_fakequants=dict(extra_modules_next=()))
+    # a function named by its dotted path is the function itself
+    base_modules = set(prepared_tensor_graph(base, small_classifier())[1]._modules)
+    by_path, by_object = (set(prepared_tensor_graph(_quantizer(
+        'mmrazor.TorchNativeQuantizer',
+        extra_redundant_fakequants=dict(extra_function_next_wo_fakequant=(add, ))),
+        small_classifier())[1]._modules) for add in ('operator.add', operator.add))
+    assert by_path == by_object
+    # the last block's add (+ ReLU) output no longer fake-quantized
+    assert 'backbone_layer2_1_relu_1_post_act_fake_quant' in base_modules - by_path
     floats = _quantizer('mmrazor.TorchNativeQuantizer', no_observer_modules=['Linear'])
     _, graph = prepared_tensor_graph(floats, small_classifier())
     assert not any(isinstance(m, QLinear) for m in _node_modules(graph))
