@@ -82,7 +82,6 @@ class CustomTracer(FxTracer):
                     self._method_leaves[(id(module), method)] = leaf
         return super().trace_with_inputs(root, inputs, concrete_args)
 
-
     def method_patches(self, root: nn.Module) -> Dict[Tuple[int, str], Tuple[nn.Module, str,
                                                                              Callable]]:
         """Traceable twins (:mod:`.method_rewrites`) of the upstream methods each
