@@ -8,6 +8,7 @@ import torch
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from torch.ao.quantization import (
     disable_fake_quant,
     disable_observer,
@@ -107,9 +108,10 @@ def test_twins_replace_only_the_upstream_methods():
         def predict(self, x, batch_data_samples, rescale=False):
             return super().predict(x, batch_data_samples, rescale)
 
-    heads = torch.nn.ModuleDict(dict(
-        inherited=RetinaHead(num_classes=2, in_channels=8, feat_channels=8, stacked_convs=1),
-        own=OwnPredict(num_classes=2, in_channels=8, feat_channels=8, stacked_convs=1)))
+    sizes = dict(num_classes=2, in_channels=8, feat_channels=8, stacked_convs=1)
+    with DefaultScope.overwrite_default_scope('mmdet'):  # the head builds its coders
+        heads = torch.nn.ModuleDict(dict(inherited=RetinaHead(**sizes),
+                                         own=OwnPredict(**sizes)))
     patched = {(module, method): function.__func__ for module, method, function
                in CustomTracer().method_patches(heads).values()}
     assert patched == {(heads['inherited'], 'predict'): BaseDenseHeadTwin.predict,
