@@ -30,8 +30,9 @@ import time
 import warnings
 from typing import Callable, Dict, List, Sequence
 
-# passive OpenMP threads, as in quantization_ptq.py: spinning ones make training on a
-# shared, loaded machine several times slower
+# passive OpenMP threads: spinning ones make training on a shared, loaded machine
+# several times slower (quantization_ptq.py lets them spin briefly, for batch-1 latency;
+# training ops are large enough not to notice the wake-ups)
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
 import torch  # noqa: E402
