@@ -159,20 +159,13 @@ def observe_then_fake_quantize(model: nn.Module, step: Callable[[Any], Any],
                                batches: Sequence) -> None:
     """PTQ: observers on and fake-quant off while ``step`` runs each batch, then the
     reverse."""
-    from torch.ao.quantization import (
-        disable_fake_quant,
-        disable_observer,
-        enable_fake_quant,
-        enable_observer,
-    )
+    from mmrazor.engine.runner.quantization_loops import freeze_qparams, observe_qparams
     model.eval()
-    model.apply(enable_observer)
-    model.apply(disable_fake_quant)
+    observe_qparams(model)
     with torch.no_grad():
         for batch in batches:
             step(batch)
-    model.apply(disable_observer)
-    model.apply(enable_fake_quant)
+    freeze_qparams(model)
 
 
 class TensorMode(nn.Module):

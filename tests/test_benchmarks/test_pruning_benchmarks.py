@@ -159,3 +159,37 @@ def test_speed_divisor_and_channels_last(tmp_path):
     for name in ('mmrazor', 'Torch-Pruning') if HAS_TP else ('mmrazor', ):
         assert report['models'][name]['convs_not_multiple_of_divisor'] == 0, name
     assert report['models']['mmrazor']['mparams'] < report['models']['original']['mparams']
+
+
+def test_interleaved_timing_settles_each_block_untimed():
+    """``settle`` extra calls run before each timed block and are not in its time."""
+    calls = {'slow': [], 'fast': []}
+
+    def runner(name):
+        def run():
+            calls[name].append(name)
+        return run
+
+    times = pruning_speed.time_interleaved({n: runner(n) for n in calls}, repeats=3,
+                                           inner=2, warmup=1, settle=4)
+    # warmup 1 + 3 rounds x (4 settle + 2 timed), each runner
+    assert {n: len(c) for n, c in calls.items()} == {'slow': 19, 'fast': 19}
+    assert {n: len(t) for n, t in times.items()} == {'slow': 3, 'fast': 3}
+    calls = {'slow': [], 'fast': []}
+    pruning_speed.time_interleaved({n: runner(n) for n in calls}, repeats=3, inner=2,
+                                   warmup=1)
+    assert len(calls['slow']) == 7  # the default settles nothing
+
+
+def test_interleaved_timing_leaves_the_settle_calls_out_of_the_time():
+    import time
+    count = [0]
+
+    def run():  # odd calls (the settle ones here) are slow
+        count[0] += 1
+        if count[0] % 2:
+            time.sleep(0.05)
+
+    times = pruning_speed.time_interleaved({'model': run}, repeats=3, inner=1, warmup=0,
+                                           settle=1)
+    assert max(times['model']) < 0.025

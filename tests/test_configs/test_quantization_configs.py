@@ -17,8 +17,8 @@ from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
-from torch.ao.quantization import disable_fake_quant, enable_observer
 
+from mmrazor.engine.runner.quantization_loops import observe_qparams
 from mmrazor.models.fake_quants import LearnableFakeQuantize
 from mmrazor.registry import MODELS
 from mmrazor.utils.weights import cached_file
@@ -58,8 +58,7 @@ def activation_scales(model: torch.nn.Module) -> list:
 
 def calibrate_one_batch(model: torch.nn.Module, batch: dict) -> None:
     model.eval()
-    model.apply(enable_observer)
-    model.apply(disable_fake_quant)
+    observe_qparams(model)
     before = activation_scales(model)
     model.calibrate_step(batch)
     after = activation_scales(model)

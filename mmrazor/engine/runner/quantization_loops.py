@@ -38,6 +38,12 @@ def unwrap(model: nn.Module) -> nn.Module:
     return model.module if is_model_wrapper(model) else model
 
 
+def observe_qparams(model: nn.Module) -> None:
+    """Observers on, fake-quant off: calibration sees the float activations."""
+    model.apply(enable_observer)
+    model.apply(disable_fake_quant)
+
+
 def freeze_qparams(model: nn.Module) -> None:
     """Observers off, fake-quant on: the state in which a quantized model is evaluated."""
     model.apply(disable_observer)
@@ -121,8 +127,7 @@ class PTQLoop(TestLoop):
     def calibrate(self) -> int:
         """Observe ``calibrate_steps`` batches; return how many were run."""
         model = unwrap(self.runner.model)
-        model.apply(enable_observer)
-        model.apply(disable_fake_quant)
+        observe_qparams(model)
         steps = 0
         for data_batch in self.calibrate_dataloader:
             if steps == self.calibrate_steps:

@@ -2,13 +2,8 @@
 import copy
 
 import torch
-from torch.ao.quantization import (
-    disable_fake_quant,
-    disable_observer,
-    enable_fake_quant,
-    enable_observer,
-)
 
+from mmrazor.engine.runner.quantization_loops import freeze_qparams, observe_qparams
 from mmrazor.registry import MODELS
 
 W_QSCHEME = dict(qdtype='qint8', bit=8, is_symmetry=True, is_symmetric_range=True)
@@ -51,13 +46,11 @@ def small_classifier(in_channels: int = 1, num_classes: int = 10) -> torch.nn.Mo
 
 def calibrate(model: torch.nn.Module, batches) -> None:
     """Observers on and fake-quant off for ``batches``, then the reverse."""
-    model.apply(enable_observer)
-    model.apply(disable_fake_quant)
+    observe_qparams(model)
     with torch.no_grad():
         for batch in batches:
             model(batch)
-    model.apply(disable_observer)
-    model.apply(enable_fake_quant)
+    freeze_qparams(model)
 
 
 def prepared_tensor_graph(quantizer, model, shape=(2, 1, 16, 16)):

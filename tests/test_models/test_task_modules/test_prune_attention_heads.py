@@ -25,6 +25,20 @@ from mmrazor.utils import build_model_from_config
 from ...pruning_helpers import Pruned
 
 
+def prune_randomly_and_export(pruned: Pruned, *inputs) -> tuple:
+    """Random widths (40-80 %) for every unit; the exported static model, checked to
+    compute what the dynamic one computes, and its output."""
+    rng = random.Random(0)
+    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
+                                for u in pruned.mutator.mutable_units})
+    with torch.no_grad():
+        got = pruned.architecture(*inputs)
+        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
+        exported = static(*inputs)
+    assert (exported - got).abs().max() <= 1e-5
+    return static, exported
+
+
 def deit() -> nn.Module:
     torch.manual_seed(0)
     return build_model_from_config(Config(dict(model=dict(
@@ -163,15 +177,8 @@ def test_torchvision_vit_prunes_residual_heads_and_mlp():
         'encoder.layers.encoder_layer_0.mlp.0_(0, 96)_96': 96,
         'encoder.layers.encoder_layer_1.self_attention_(0, 16)_16': 16,
         'encoder.layers.encoder_layer_1.mlp.0_(0, 96)_96': 96}
-    rng = random.Random(0)
-    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
-                                for u in pruned.mutator.mutable_units})
     x = torch.rand(2, 3, 32, 32)
-    with torch.no_grad():
-        got = pruned.architecture(x)
-        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
-        exported = static(x)
-    assert (exported - got).abs().max() <= 1e-5
+    static, exported = prune_randomly_and_export(pruned, x)
     width = static.conv_proj.out_channels
     attn = static.encoder.layers[0].self_attention
     assert static.hidden_dim == width < 48 and attn.embed_dim == width
@@ -204,15 +211,8 @@ def test_torchvision_swin_prunes_residual_and_head_dims(version):
     names = {u.name for u in pruned.mutator.mutable_units}
     assert {'features.0.0_(0, 96)_96', 'features.1.0.attn.qkv_(0, 32)_32',
             'features.2.reduction_(0, 192)_192'} <= names
-    rng = random.Random(0)
-    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
-                                for u in pruned.mutator.mutable_units})
     x = torch.rand(2, 3, 64, 64)
-    with torch.no_grad():
-        got = pruned.architecture(x)
-        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
-        exported = static(x)
-    assert (exported - got).abs().max() <= 1e-5
+    static, exported = prune_randomly_and_export(pruned, x)
     attn = static.features[1][0].attn
     assert type(attn).__name__ == {'swin_t': 'PrunedShiftedWindowAttention',
                                    'swin_v2_t': 'PrunedShiftedWindowAttentionV2'}[version]
@@ -258,15 +258,8 @@ def test_mmpretrain_swin_prunes_residual_and_head_dims():
     with torch.no_grad():  # full width: PrunedWindowMSA computes mmpretrain's WindowMSA
         assert (pruned.architecture(x, None, 'tensor') -
                 full(x, None, 'tensor')).abs().max() <= 1e-6
-    rng = random.Random(0)
-    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
-                                for u in pruned.mutator.mutable_units})
     x = torch.rand(2, 3, 64, 64)
-    with torch.no_grad():
-        got = pruned.architecture(x, None, 'tensor')
-        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
-        exported = static(x, None, 'tensor')
-    assert (exported - got).abs().max() <= 1e-5
+    static, exported = prune_randomly_and_export(pruned, x, None, 'tensor')
     assert static.backbone.num_features[3] == static.head.fc.in_features < 768
     msa = static.backbone.stages[0].blocks[0].attn.w_msa
     assert type(msa).__name__ == 'PrunedWindowMSA'
@@ -305,14 +298,7 @@ def test_torchvision_maxvit_prunes_everything_but_its_output():
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():  # full width: the new forward computes torchvision's
         assert (pruned.architecture(x) - full(x)).abs().max() <= 1e-6
-    rng = random.Random(0)
-    pruned.mutator.set_choices({u.name: rng.uniform(0.4, 0.8)
-                                for u in pruned.mutator.mutable_units})
-    with torch.no_grad():
-        got = pruned.architecture(x)
-        _, static = export_fix_subnet(pruned, 'mutator', slice_weight=True)
-        exported = static(x)
-    assert (exported - got).abs().max() <= 1e-5
+    static, exported = prune_randomly_and_export(pruned, x)
     attentions = [m for m in static.modules()
                   if type(m).__name__ == 'PrunedRelativePositionalMultiHeadAttention']
     assert len(attentions) == 4

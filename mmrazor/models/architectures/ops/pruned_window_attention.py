@@ -14,6 +14,7 @@ import math
 from typing import List, Optional
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.models.utils.attention import WindowMSA
 from torchvision.models.maxvit import RelativePositionalMultiHeadAttention
@@ -102,6 +103,15 @@ def window_attention(x: torch.Tensor, qkv_weight: torch.Tensor,
     return x[:, :h, :w, :].contiguous()
 
 
+def _shifted_window_forward(module: nn.Module, x: torch.Tensor, **extra) -> torch.Tensor:
+    """:func:`window_attention` with a torchvision Swin attention's layers and settings."""
+    return window_attention(
+        x, *linear_params(module.qkv), *linear_params(module.proj),
+        module.get_relative_position_bias(), module.window_size, module.num_heads,
+        module.shift_size, module.scale, module.attention_dropout, module.dropout,
+        training=module.training, **extra)
+
+
 class PrunedShiftedWindowAttention(ShiftedWindowAttention):
     """torchvision's ``ShiftedWindowAttention`` computing with its layers' current
     widths; ``scale`` is the full model's (set when pruning starts)."""
@@ -109,11 +119,7 @@ class PrunedShiftedWindowAttention(ShiftedWindowAttention):
     scale: float
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return window_attention(
-            x, *linear_params(self.qkv), *linear_params(self.proj),
-            self.get_relative_position_bias(), self.window_size, self.num_heads,
-            self.shift_size, self.scale, self.attention_dropout, self.dropout,
-            training=self.training)
+        return _shifted_window_forward(self, x)
 
 
 class PrunedShiftedWindowAttentionV2(ShiftedWindowAttentionV2):
@@ -122,11 +128,7 @@ class PrunedShiftedWindowAttentionV2(ShiftedWindowAttentionV2):
     scale: float
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return window_attention(
-            x, *linear_params(self.qkv), *linear_params(self.proj),
-            self.get_relative_position_bias(), self.window_size, self.num_heads,
-            self.shift_size, self.scale, self.attention_dropout, self.dropout,
-            logit_scale=self.logit_scale, training=self.training)
+        return _shifted_window_forward(self, x, logit_scale=self.logit_scale)
 
 
 class PrunedWindowMSA(WindowMSA):
