@@ -4,6 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
+from mmengine.visualization import Visualizer
 
 from mmrazor.utils import register_all_modules
 
@@ -21,3 +22,17 @@ def fashion_mnist_root(tmp_path_factory) -> str:
         pytest.fail('Fashion-MNIST is missing: sudo apt-get install -y '
                     'dataset-fashion-mnist (tools/install.sh does it)')
     return str(tmp_path_factory.mktemp('fashion_mnist'))
+
+
+@pytest.fixture(autouse=True)
+def fresh_visualizers():
+    """Forget MMEngine's Visualizers after each test. A Runner takes the Visualizer named
+    after its config file and start second if one exists: a Runner of the next test built
+    within that second would write into this test's ``tmp_path``, which pytest deletes
+    once the test passed (``tmp_path_retention_policy``)."""
+    yield
+    pending = [Visualizer]
+    while pending:
+        cls = pending.pop()
+        cls._instance_dict.clear()
+        pending.extend(cls.__subclasses__())

@@ -127,8 +127,8 @@ def run_ptq(checkpoint: str, work_dir: str, args: argparse.Namespace) -> Dict:
     with torch.no_grad():
         for batch in runner.test_dataloader:
             data = runner.model.data_preprocessor(batch, False)
-            logits = int8(data['inputs'])
-            labels = torch.cat([sample.gt_label for sample in data['data_samples']])
+            logits = int8(data['inputs'].cpu())  # int8 kernels run on the CPU
+            labels = torch.cat([sample.gt_label for sample in data['data_samples']]).cpu()
             correct += int((logits.argmax(1) == labels).sum())
             total += len(labels)
     return dict(accuracy=100.0 * correct / total, train_s=calibrate_s, model=int8,

@@ -41,8 +41,10 @@ class Int8LoweringError(RuntimeError):
 
 
 def lower_to_int8(prepared: fx.GraphModule, policy: QuantizationPolicy) -> fx.GraphModule:
-    """An int8 copy of ``prepared`` (which is left unchanged)."""
-    gm = copy.deepcopy(prepared)
+    """An int8 copy of ``prepared`` (which is left unchanged), on the CPU wherever
+    ``prepared`` is: torch's int8 kernels run on the CPU only, and packing a CUDA weight
+    for them crashes the process."""
+    gm = copy.deepcopy(prepared).cpu()
     _Lowering(gm, policy).run()
     gm.graph.eliminate_dead_code()
     gm.delete_all_unused_submodules()

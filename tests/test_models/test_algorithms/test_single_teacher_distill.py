@@ -41,6 +41,18 @@ def test_teacher_is_frozen_and_norm_eval():
     assert algo.student.backbone.bn1.training
 
 
+@pytest.mark.parametrize('norm_eval', [True, False])
+def test_teacher_norm_eval_holds_from_construction(norm_eval):
+    # a built module is in train mode: a step before any train() call follows the flag
+    algo = MODELS.build(kd_model_cfg(teacher_norm_eval=norm_eval))
+    assert algo.training and algo.teacher.backbone.bn1.training is not norm_eval
+    before = algo.teacher.backbone.bn1.running_mean.clone()
+    _step(algo)
+    assert torch.equal(algo.teacher.backbone.bn1.running_mean, before) is norm_eval
+    algo.eval()
+    assert not algo.teacher.backbone.bn1.training
+
+
 def test_flags_change_the_losses():
     algo = MODELS.build(kd_model_cfg(calculate_student_loss=False, teacher_trainable=True))
     algo.train()

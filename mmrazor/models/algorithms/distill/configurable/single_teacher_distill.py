@@ -136,6 +136,7 @@ class SingleTeacherDistill(BaseAlgorithm):
         self.distiller.prepare_from_teacher(self.teacher)
         # a buffer, so that StopDistillHook's decision is saved and resumed
         self.register_buffer('distillation_stopped', torch.tensor([False]))
+        self.train(self.training)  # the teacher's norms follow the rule from the start
 
     @property
     def student(self) -> nn.Module:
