@@ -7,9 +7,12 @@ import torch.nn as nn
 from torch.ao.quantization.backend_config import BackendConfig
 
 from mmrazor.registry import MODELS
-from mmrazor.structures.quantization import QConfigHandler, build_backend_config
-from mmrazor.structures.quantization.backend_config import BACKEND_DTYPES
-from mmrazor.structures.quantization.policy import QuantizationPolicy
+from mmrazor.structures.quantization import (
+    BACKEND_DTYPES,
+    QConfigHandler,
+    QuantizationPolicy,
+    build_backend_config,
+)
 from mmrazor.utils.lookup import import_object
 
 from .base import BaseQuantizer

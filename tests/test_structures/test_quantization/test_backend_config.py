@@ -13,21 +13,12 @@ from torch.ao.quantization.fake_quantize import FakeQuantizeBase
 
 from mmrazor.registry import MODELS
 from mmrazor.structures.quantization import (
+    BACKEND_DTYPES,
     BackendConfigs,
     QConfigHandler,
     QuantizationPolicy,
+    backend_config,
     build_backend_config,
-)
-from mmrazor.structures.quantization.backend_config import (
-    BACKEND_DTYPES,
-    get_academic_backend_config,
-    get_academic_backend_config_dict,
-    get_native_backend_config,
-    get_native_backend_config_dict,
-    get_openvino_backend_config,
-    get_openvino_backend_config_dict,
-    get_tensorrt_backend_config,
-    get_tensorrt_backend_config_dict,
 )
 from mmrazor.utils.lookup import ImportPathError
 from tests.test_models.test_quantizers.helpers import (
@@ -38,12 +29,10 @@ from tests.test_models.test_quantizers.helpers import (
 )
 
 SIGNED_QCONFIG = dict(GLOBAL_QCONFIG, a_qscheme=dict(qdtype='qint8', bit=8, is_symmetry=True))
-GETTERS = {
-    'native': (get_native_backend_config, get_native_backend_config_dict),
-    'openvino': (get_openvino_backend_config, get_openvino_backend_config_dict),
-    'tensorrt': (get_tensorrt_backend_config, get_tensorrt_backend_config_dict),
-    'academic': (get_academic_backend_config, get_academic_backend_config_dict),
-}
+# MMRazor 1.x's names: get_<backend>_backend_config and get_<backend>_backend_config_dict
+GETTERS = {backend: (getattr(backend_config, f'get_{backend}_backend_config'),
+                     getattr(backend_config, f'get_{backend}_backend_config_dict'))
+           for backend in ('native', 'openvino', 'tensorrt', 'academic')}
 
 
 def _patterns(config: BackendConfig) -> list:
@@ -99,11 +88,11 @@ def test_torch_ao_with_our_native_config_builds_the_int8_model_we_build():
     _, ours = prepared_tensor_graph(quantizer, model)
     calibrate(ours, batches)
     ours_int8 = quantizer.convert_to_int8(ours)
-    theirs = _torch_ao_prepared(quantizer, model, get_native_backend_config())
+    theirs = _torch_ao_prepared(quantizer, model, backend_config.get_native_backend_config())
     calibrate(theirs, batches)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        theirs_int8 = convert_fx(theirs, backend_config=get_native_backend_config())
+        theirs_int8 = convert_fx(theirs, backend_config=backend_config.get_native_backend_config())
     counts = _quantized_modules(ours_int8)
     assert counts == _quantized_modules(theirs_int8)
     assert counts['torch.ao.nn.intrinsic.quantized.modules.conv_relu.ConvReLU2d'] == 5

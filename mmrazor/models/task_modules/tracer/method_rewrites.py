@@ -41,7 +41,7 @@ class BaseDenseHeadTwin:
     def loss(self, x: Tuple, batch_data_samples: List[Any]) -> Any:
         """``BaseDenseHead.loss`` with its layers traced."""
         outs = self(x)
-        unpacked = unpacked_gt_instances(batch_data_samples)
+        unpacked = unpacked_gt_instances(batch_data_samples)  # a Proxy: indexed, not unpacked
         batch_gt_instances, batch_gt_instances_ignore, batch_img_metas = (
             unpacked[0], unpacked[1], unpacked[2])
         loss_inputs = outs + (batch_gt_instances, batch_img_metas, batch_gt_instances_ignore)

@@ -12,7 +12,7 @@ own native config; the policy decides which of them exist:
 * a ``passthrough`` op: output shares its input's observer;
 * ops of ``float_modules`` and ops the policy does not name: absent (kept float).
 """
-from typing import Any, Callable, Dict, Iterable, List, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import torch
 import torch.nn as nn
@@ -58,7 +58,7 @@ def dtype_configs(backend: str) -> Tuple[List[DTypeConfig], List[DTypeConfig]]:
 
 
 def build_backend_config(backend: str,
-                         policy: QuantizationPolicy = None) -> BackendConfig:
+                         policy: Optional[QuantizationPolicy] = None) -> BackendConfig:
     """The ``BackendConfig`` named ``backend`` for what ``policy`` quantizes.
 
     Args:
